@@ -1,0 +1,52 @@
+"""Tiny, seeded test systems and datasets made here (no downloads), shared by tests and demos."""
+
+from __future__ import annotations
+
+import numpy as np
+from ase import Atoms
+from ase.build import bulk
+
+from benchmarks.data.dataset import Dataset, DatasetWriter, Defect, TrajectoryRecord, labelled
+
+
+def si_cell(k: int = 1, dopant: str | None = "C") -> Atoms:
+    """Diamond Si, k x k x k conventional cells (8 k^3 atoms), atom 0 replaced by ``dopant``."""
+    atoms = bulk("Si", "diamond", a=5.431, cubic=True).repeat(k)
+    if dopant:
+        atoms.symbols[0] = dopant
+    return atoms
+
+
+def random_label_dataset(
+    root, n_traj: int = 6, n_frames: int = 4, k: int = 1, seed: int = 0
+) -> Dataset:
+    """A structurally valid dataset with random (unphysical) labels, for format-level tests."""
+    rng = np.random.default_rng(seed)
+    writer = DatasetWriter(root)
+    splits = {}
+    for t in range(n_traj):
+        base = si_cell(k)
+        frames = []
+        for _ in range(n_frames):
+            a = base.copy()
+            a.positions += rng.normal(scale=0.05, size=a.positions.shape)
+            frames.append(
+                labelled(
+                    a, energy=-4.6 * len(a) + rng.normal(), forces=rng.normal(size=(len(a), 3))
+                )
+            )
+        rec = TrajectoryRecord(
+            id=f"t{t:03d}",
+            file="",
+            n_frames=0,
+            n_atoms=0,
+            host="Si",
+            defect=Defect("substitutional", ("C",), (0,)),
+            split=None,
+            final_fmax=0.0,
+            converged=False,
+        )
+        writer.add(rec, frames)
+        splits[rec.id] = ("train", "train", "train", "val", "test", "test")[t % 6]
+    writer.set_splits(splits)
+    return writer.finish("random-labels", "random numbers (format tests only)", {"name": "random"})
