@@ -1,0 +1,297 @@
+"""Force and energy error metrics: pure functions of arrays (they never call a model).
+
+Definitions (the report quotes them). Per atom i, F_i is the reference force and F̂_i the
+predicted one (eV/Å); per structure s, E_s / Ê_s are total energies (eV) and n_s its atom count.
+
+    force_mae              mean over atoms and Cartesian components of |F̂_ia − F_ia|      eV/Å
+    force_mae_vector       mean over atoms of the per-atom error norm |F̂_i − F_i|          eV/Å
+    force_rmse             sqrt(mean over atoms and components of (F̂_ia − F_ia)²)          eV/Å
+    force_angle            mean over atoms of arccos(clamp(F̂_i·F_i / (|F̂_i||F_i|), −1, 1)),
+                           in degrees (ADAPT paper, Appendix C.1). Atoms where |F_i| or |F̂_i|
+                           is below ANGLE_MIN_NORM have no direction and are left out; the row's
+                           n counts the atoms that were kept. A model that predicts exactly zero
+                           forces therefore has no angle (value NaN, n = 0).
+    force_magnitude_error  mean over atoms of ||F̂_i| − |F_i||                              eV/Å
+    energy_mae             mean over structures of |Ê_s − E_s|                         eV/structure
+    energy_mae_per_atom    1000 · mean over structures of |Ê_s − E_s| / n_s             meV/atom
+    energy_mae_aligned,    the same after level-of-theory alignment (see below)
+    energy_mae_aligned_per_atom
+
+Subsets (the ``subset`` column): ``all`` atoms/structures; ``defect`` = atoms within
+DEFECT_RADIUS of a defect site or vacancy (minimum image, positions of the frame evaluated);
+``bulk`` = the other atoms; ``kind=<kind>`` = the frames of trajectories of that defect kind.
+Energy metrics exist per structure, so they are given for ``all`` and per kind only.
+
+Level-of-theory alignment. A model trained on other data (e.g. CHGNet on PBE/MPtrj, scored on
+a Tersoff-labelled set) can be off by a constant per element. Per-element reference energies
+μ_e (eV/atom) are fitted by least squares, E_s ≈ Σ_e c_se μ_e (c_se = number of atoms of
+element e in structure s), on the *training split*, once on the model's predictions (μ^model)
+and once on the reference labels (μ^data). A test structure's aligned prediction is
+Ê_s − Σ_e c_se μ^model_e + Σ_e c_se μ^data_e, compared with E_s. Frames containing an element
+absent from either fit get no aligned energy (NaN, left out; the row's n says how many were
+kept). When the training compositions do not determine every μ_e (rank-deficient composition
+matrix, e.g. every training structure is Si63C1), numpy's lstsq returns the minimum-norm
+solution: the shift is then exact for any composition that is a linear combination of training
+compositions and a documented (minimum-norm) choice otherwise; a warning is logged.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections import Counter
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+from ase import Atoms
+from ase.geometry import get_distances
+
+if TYPE_CHECKING:
+    from benchmarks.data.dataset import Defect
+    from benchmarks.predictions import PredictionSet
+
+log = logging.getLogger(__name__)
+
+# Atoms within this distance (Å, minimum image) of a defect site or vacancy form the defect
+# region. In diamond Si (a = 5.431 Å) the first three neighbour shells of a lattice site lie at
+# 2.35, 3.84 and 4.50 Å, so 4.2 Å takes the first and second shells (4 + 12 atoms around a
+# substitutional site or vacancy; both the 4 + 6 neighbours of a tetrahedral interstitial).
+DEFECT_RADIUS = 4.2
+# Force vectors shorter than this (eV/Å) have no direction; such atoms are left out of the angle.
+ANGLE_MIN_NORM = 1e-8
+
+FORCE_METRICS = {  # metric -> unit
+    "force_mae": "eV/Å",
+    "force_mae_vector": "eV/Å",
+    "force_rmse": "eV/Å",
+    "force_angle": "deg",
+    "force_magnitude_error": "eV/Å",
+}
+ENERGY_METRICS = {"energy_mae": "eV", "energy_mae_per_atom": "meV/atom"}
+ALIGNED_ENERGY_METRICS = {
+    "energy_mae_aligned": "eV",
+    "energy_mae_aligned_per_atom": "meV/atom",
+}
+
+
+def force_errors(f_pred: np.ndarray, f_ref: np.ndarray) -> dict[str, float]:
+    """Force metrics of (N, 3) eV/Å arrays (definitions in the module docstring).
+
+    Rows where either array is not finite are left out. Returns the FORCE_METRICS keys plus
+    ``n_atoms`` (atoms used) and ``n_angle`` (atoms kept for the angle). With no atoms every
+    metric is NaN.
+    """
+    f_pred = np.asarray(f_pred, dtype=float).reshape(-1, 3)
+    f_ref = np.asarray(f_ref, dtype=float).reshape(-1, 3)
+    if f_pred.shape != f_ref.shape:
+        raise ValueError(f"force arrays differ in shape: pred {f_pred.shape}, ref {f_ref.shape}")
+    ok = np.isfinite(f_pred).all(axis=1) & np.isfinite(f_ref).all(axis=1)
+    f_pred, f_ref = f_pred[ok], f_ref[ok]
+    n = len(f_ref)
+    if n == 0:
+        out = dict.fromkeys(FORCE_METRICS, math.nan)
+        return out | {"n_atoms": 0, "n_angle": 0}
+    diff = f_pred - f_ref
+    norm_pred = np.linalg.norm(f_pred, axis=1)
+    norm_ref = np.linalg.norm(f_ref, axis=1)
+    has_dir = (norm_pred >= ANGLE_MIN_NORM) & (norm_ref >= ANGLE_MIN_NORM)
+    if has_dir.any():
+        cos = np.einsum("ij,ij->i", f_pred[has_dir], f_ref[has_dir])
+        cos /= norm_pred[has_dir] * norm_ref[has_dir]
+        angle = float(np.degrees(np.arccos(np.clip(cos, -1.0, 1.0))).mean())
+    else:
+        angle = math.nan
+    return {
+        "force_mae": float(np.abs(diff).mean()),
+        "force_mae_vector": float(np.linalg.norm(diff, axis=1).mean()),
+        "force_rmse": float(np.sqrt((diff**2).mean())),
+        "force_angle": angle,
+        "force_magnitude_error": float(np.abs(norm_pred - norm_ref).mean()),
+        "n_atoms": int(n),
+        "n_angle": int(has_dir.sum()),
+    }
+
+
+def energy_errors(e_pred: np.ndarray, e_ref: np.ndarray, n_atoms: np.ndarray) -> dict[str, float]:
+    """energy_mae (eV/structure) and energy_mae_per_atom (meV/atom) over structures where both
+    energies are finite; ``n_structures`` says how many. NaN metrics when there are none."""
+    e_pred = np.asarray(e_pred, dtype=float)
+    e_ref = np.asarray(e_ref, dtype=float)
+    n_atoms = np.asarray(n_atoms, dtype=float)
+    ok = np.isfinite(e_pred) & np.isfinite(e_ref)
+    if not ok.any():
+        return dict.fromkeys(ENERGY_METRICS, math.nan) | {"n_structures": 0}
+    err = np.abs(e_pred[ok] - e_ref[ok])
+    return {
+        "energy_mae": float(err.mean()),
+        "energy_mae_per_atom": float(1000.0 * (err / n_atoms[ok]).mean()),
+        "n_structures": int(ok.sum()),
+    }
+
+
+def _composition_matrix(
+    symbols_per_frame: Sequence[Sequence[str]], elements: Sequence[str]
+) -> np.ndarray:
+    col = {e: j for j, e in enumerate(elements)}
+    comp = np.zeros((len(symbols_per_frame), len(elements)))
+    for i, syms in enumerate(symbols_per_frame):
+        for e, c in Counter(syms).items():
+            comp[i, col[e]] = c
+    return comp
+
+
+def fit_element_references(
+    symbols_per_frame: Sequence[Sequence[str]], energies: np.ndarray
+) -> dict[str, float]:
+    """Per-element reference energies μ_e (eV/atom): least squares E_s ≈ Σ_e c_se μ_e.
+
+    Frames with a non-finite energy are left out (ValueError when none is left). Rank
+    deficiency gives lstsq's minimum-norm solution and a logged warning (module docstring).
+    """
+    energies = np.asarray(energies, dtype=float)
+    if len(symbols_per_frame) != len(energies):
+        raise ValueError(f"{len(symbols_per_frame)} frames but {len(energies)} energies")
+    keep = np.flatnonzero(np.isfinite(energies))
+    if len(keep) == 0:
+        raise ValueError("no finite energies to fit element references on")
+    frames = [symbols_per_frame[i] for i in keep]
+    elements = sorted({s for syms in frames for s in syms})
+    comp = _composition_matrix(frames, elements)
+    mu, _, rank, _ = np.linalg.lstsq(comp, energies[keep], rcond=None)
+    if rank < len(elements):
+        log.warning(
+            "element references: composition matrix has rank %d for %d elements (%s); "
+            "using the minimum-norm solution",
+            rank,
+            len(elements),
+            ",".join(elements),
+        )
+    return {e: float(m) for e, m in zip(elements, mu, strict=True)}
+
+
+def aligned_energies(
+    e_pred: np.ndarray,
+    symbols_per_frame: Sequence[Sequence[str]],
+    refs_model: dict[str, float],
+    refs_data: dict[str, float],
+) -> np.ndarray:
+    """(M,) eV: Ê_s − Σ_e c_se μ^model_e + Σ_e c_se μ^data_e; NaN where an element of frame s
+    is missing from either reference set."""
+    e_pred = np.asarray(e_pred, dtype=float)
+    out = np.full(len(e_pred), np.nan)
+    for i, syms in enumerate(symbols_per_frame):
+        counts = Counter(syms)
+        if all(e in refs_model and e in refs_data for e in counts):
+            shift = sum(c * (refs_data[e] - refs_model[e]) for e, c in counts.items())
+            out[i] = e_pred[i] + shift
+    return out
+
+
+def defect_region_mask(atoms: Atoms, defect: Defect, radius: float = DEFECT_RADIUS) -> np.ndarray:
+    """(n,) bool: atoms within ``radius`` Å (minimum image) of a defect site or vacancy position.
+
+    Sites are taken at their positions in ``atoms``; the site atoms themselves are included.
+    All False when the defect has no sites and no vacancies (bulk / unknown).
+    """
+    centres = defect.positions(atoms)
+    if len(centres) == 0:
+        return np.zeros(len(atoms), dtype=bool)
+    pbc = atoms.pbc if atoms.cell.rank == 3 else False
+    _, dist = get_distances(centres, atoms.positions, cell=atoms.cell, pbc=pbc)
+    return (dist <= radius).any(axis=0)
+
+
+def _join_flags(*groups) -> str:
+    seen: list[str] = []
+    for group in groups:
+        words = group.split(";") if isinstance(group, str) else group
+        for w in words:
+            w = w.strip()
+            if w and w not in seen:
+                seen.append(w)
+    return ";".join(seen)
+
+
+def metric_rows(
+    ps: PredictionSet,
+    *,
+    model: str,
+    family: str,
+    dataset: str,
+    split: str,
+    selection: str,
+    flags: str = "",
+    train_energy_refs: tuple[dict, dict] | None = None,
+) -> list[dict]:
+    """Tidy metric rows for one prediction set.
+
+    Keys: model, family, dataset, split, selection, subset, metric, value, unit, n, flags.
+    Force metrics for subsets all / defect / bulk / kind=<kind> (a subset with no atoms is
+    skipped; n = atoms, or atoms kept for force_angle); energy metrics for all and per kind
+    (n = structures). ``train_energy_refs=(refs_model, refs_data)`` adds the aligned energy
+    metrics. No energy rows when the model predicts no energy (flag ``no_energy``); no force
+    rows when it predicts no forces (flag ``no_forces``). Per-frame prediction flags
+    (e.g. ``unseen_cell``) of a subset's frames are added to its rows' flags. A value may be
+    NaN (e.g. force_angle of a zero-force model); writers store it as empty.
+    """
+    has_forces = bool(np.isfinite(ps.forces_pred).any())
+    has_energy = bool(np.isfinite(ps.energy_pred).any())
+    run_flags = _join_flags(
+        flags, [] if has_energy else ["no_energy"], [] if has_forces else ["no_forces"]
+    )
+    base = dict(model=model, family=family, dataset=dataset, split=split, selection=selection)
+    atom_frame = np.repeat(np.arange(len(ps.n_atoms)), ps.n_atoms)
+    kinds = sorted(set(ps.defect_kind.tolist()))
+    rows: list[dict] = []
+
+    def add(subset, frame_sel, metric, unit, value, n):
+        frame_flags = [f for fl in ps.flags[frame_sel] for f in str(fl).split(";")]
+        rows.append(
+            base
+            | dict(subset=subset, metric=metric, value=float(value), unit=unit, n=int(n))
+            | dict(flags=_join_flags(run_flags, sorted(set(frame_flags))))
+        )
+
+    if has_forces:
+        atom_subsets = [
+            ("all", np.ones(len(atom_frame), dtype=bool)),
+            ("defect", ps.defect_mask),
+            ("bulk", ~ps.defect_mask),
+        ] + [(f"kind={k}", ps.defect_kind[atom_frame] == k) for k in kinds]
+        for subset, amask in atom_subsets:
+            if not amask.any():
+                continue
+            res = force_errors(ps.forces_pred[amask], ps.forces_ref[amask])
+            if res["n_atoms"] == 0:
+                continue
+            frame_sel = np.unique(atom_frame[amask])
+            for metric, unit in FORCE_METRICS.items():
+                n = res["n_angle"] if metric == "force_angle" else res["n_atoms"]
+                add(subset, frame_sel, metric, unit, res[metric], n)
+
+    if has_energy:
+        frame_subsets = [("all", np.ones(len(ps.n_atoms), dtype=bool))] + [
+            (f"kind={k}", ps.defect_kind == k) for k in kinds
+        ]
+        aligned = None
+        if train_energy_refs is not None:
+            refs_model, refs_data = train_energy_refs
+            aligned = aligned_energies(
+                ps.energy_pred, ps.symbols_per_frame(), refs_model, refs_data
+            )
+        for subset, fmask in frame_subsets:
+            frame_sel = np.flatnonzero(fmask)
+            res = energy_errors(ps.energy_pred[fmask], ps.energy_ref[fmask], ps.n_atoms[fmask])
+            if res["n_structures"]:
+                for metric, unit in ENERGY_METRICS.items():
+                    add(subset, frame_sel, metric, unit, res[metric], res["n_structures"])
+            if aligned is None:
+                continue
+            res = energy_errors(aligned[fmask], ps.energy_ref[fmask], ps.n_atoms[fmask])
+            if res["n_structures"]:
+                for (metric, unit), key in zip(
+                    ALIGNED_ENERGY_METRICS.items(), ENERGY_METRICS, strict=True
+                ):
+                    add(subset, frame_sel, metric, unit, res[key], res["n_structures"])
+    return rows
