@@ -1,0 +1,105 @@
+"""CHGNet pretrained weights shipped inside the chgnet wheel: ``chgnet`` / ``chgnet:0.3.0`` /
+``chgnet:0.2.0`` / ``chgnet:r2scan`` (no download, works offline).
+
+CHGNet predicts energy per atom; this wrapper returns total energy (eV). Forces are -dE/dr by
+autograd (conservative). Batches go through ``CHGNet.predict_structure`` (pymatgen structures).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import io
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from ase import Atoms
+
+from baselines.interface import ForceField, ModelInfo, ModelUnavailable, Prediction, file_sha256
+from baselines.registry import LoadContext, ModelStatus
+
+# version -> (weights file inside chgnet/pretrained/, level of theory of its training data)
+VERSIONS = {
+    "0.3.0": ("0.3.0/chgnet_0.3.0_e29f68s314m37.pth.tar", "PBE/PBE+U (MPtrj)"),
+    "0.2.0": ("0.2.0/chgnet_0.2.0_e30f77s348m32.pth.tar", "PBE/PBE+U (MPtrj)"),
+    "r2scan": (
+        "r2scan/chgnet_r2scan_transfer_learning_e15f36s161m23.pth.tar",
+        "r2SCAN (MP-r2SCAN)",
+    ),
+}
+DEFAULT_VERSION = "0.3.0"
+DEFAULT_BATCH_SIZE = 16
+
+
+def weights_path(version: str) -> Path:
+    spec = importlib.util.find_spec("chgnet")
+    return Path(spec.origin).parent / "pretrained" / VERSIONS[version][0]
+
+
+class CHGNetForceField(ForceField):
+    def __init__(self, version: str = DEFAULT_VERSION, device: str = "cpu"):
+        from chgnet.model import CHGNet
+
+        with contextlib.redirect_stdout(io.StringIO()):  # it prints its parameter count
+            self.model = CHGNet.load(model_name=version, use_device=device, verbose=False)
+        self.device = device
+        path = weights_path(version)
+        self.info = ModelInfo(
+            name=f"CHGNet {version}",
+            family="chgnet",
+            spec="chgnet" if version == DEFAULT_VERSION else f"chgnet:{version}",
+            n_params=sum(p.numel() for p in self.model.parameters()),
+            device=device,
+            dtype=str(next(self.model.parameters()).dtype).removeprefix("torch."),
+            level_of_theory=VERSIONS[version][1],
+            conservative=True,
+            checkpoint=str(path),
+            checkpoint_sha256=file_sha256(path),
+            extra={"version": version},
+        )
+
+    def predict(self, frames: Sequence[Atoms], batch_size: int | None = None) -> list[Prediction]:
+        from pymatgen.io.ase import AseAtomsAdaptor
+
+        if not frames:
+            return []
+        structures = [AseAtomsAdaptor.get_structure(a) for a in frames]
+        preds = self.model.predict_structure(
+            structures, task="ef", batch_size=batch_size or DEFAULT_BATCH_SIZE
+        )
+        if isinstance(preds, dict):  # chgnet returns a bare dict for a single structure
+            preds = [preds]
+        # "e" is eV/atom for the intensive (default) heads
+        return [
+            Prediction(
+                energy=float(p["e"]) * (len(a) if self.model.is_intensive else 1),
+                forces=np.asarray(p["f"], dtype=np.float64),
+            )
+            for p, a in zip(preds, frames, strict=True)
+        ]
+
+
+def load(arg: str, ctx: LoadContext) -> CHGNetForceField:
+    version = arg or DEFAULT_VERSION
+    if version not in VERSIONS:
+        raise ValueError(f"unknown CHGNet version {version!r}; known: {', '.join(VERSIONS)}")
+    if importlib.util.find_spec("chgnet") is None:
+        raise ModelUnavailable("chgnet: package missing (run scripts/setup.sh)")
+    return CHGNetForceField(version, ctx.device)
+
+
+def statuses() -> list[ModelStatus]:
+    if importlib.util.find_spec("chgnet") is None:
+        return [ModelStatus("chgnet", False, "package chgnet missing (run scripts/setup.sh)")]
+    rows = []
+    for version, (_, lot) in VERSIONS.items():
+        spec = "chgnet" if version == DEFAULT_VERSION else f"chgnet:{version}"
+        ok = weights_path(version).is_file()
+        why = (
+            f"pretrained {version} in the chgnet wheel, {lot}"
+            if ok
+            else "weights missing from wheel"
+        )
+        rows.append(ModelStatus(spec, ok, why))
+    return rows

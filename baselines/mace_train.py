@@ -1,0 +1,299 @@
+"""Retrain MACE from scratch on a dataset's train/val split through mace-torch's own training.
+
+`adapt-bench train mace --data DIR --out RUN_DIR [--preset tiny|paper] [--epochs N]` runs
+``python -m mace.cli.run_train`` in a subprocess (MACE's own CLI, so the model is exactly what
+MACE users get) and leaves in RUN_DIR::
+
+    data/train.extxyz data/valid.extxyz   the splits, labels as REF_energy (eV) / REF_forces (eV/Å)
+    e0s.json                              per-element reference energies (eV), least squares on train
+    mace.model                            the trained model (best validation loss, MACE's choice)
+    mace.json                             sidecar: dataset, level of theory, preset, epochs, sha256,
+                                          per-epoch training time; baselines.mace reads it
+    train.log                             MACE's console output
+    mace_work/                            MACE's checkpoints, logs and per-step results
+
+Rerunning the same command after it finished does nothing; after an interruption it resumes from
+MACE's latest checkpoint (``--restart_latest``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import ase.io
+import numpy as np
+
+from baselines.interface import file_sha256
+from benchmarks.data.dataset import Dataset, write_text_atomic
+
+log = logging.getLogger(__name__)
+
+NAME = "mace"  # file stem of everything MACE writes (mace.model, mace_run-SEED.log, ...)
+
+
+@dataclass(frozen=True)
+class MacePreset:
+    """A MACE architecture + training recipe (units: Å for r_max)."""
+
+    name: str
+    num_channels: int
+    max_L: int  # highest order of the hidden equivariant features
+    correlation: int  # body order - 1 of each product basis
+    num_interactions: int
+    r_max: float  # Å
+    max_ell: int  # highest order of the edge spherical harmonics
+    radial_MLP: str
+    default_dtype: str
+    epochs: int
+    batch_size: int
+    lr: float
+    max_train_frames: int | None  # evenly thinned to at most this many frames (None: all)
+    max_valid_frames: int | None
+
+    def mace_args(self) -> list[str]:
+        return [
+            "--model=MACE",
+            f"--num_channels={self.num_channels}",
+            f"--max_L={self.max_L}",
+            f"--correlation={self.correlation}",
+            f"--num_interactions={self.num_interactions}",
+            f"--r_max={self.r_max}",
+            f"--max_ell={self.max_ell}",
+            f"--radial_MLP={self.radial_MLP}",
+            f"--default_dtype={self.default_dtype}",
+            f"--batch_size={self.batch_size}",
+            f"--valid_batch_size={self.batch_size}",
+            f"--lr={self.lr}",
+        ]
+
+
+PRESETS = {
+    # The ADAPT paper's retrained MACE (SI: MACE v0.3.14, 300 epochs, float32); other settings are
+    # mace_run_train's defaults (weighted loss, amsgrad Adam, ReduceLROnPlateau).
+    "paper": MacePreset(
+        name="paper",
+        num_channels=256,
+        max_L=2,
+        correlation=3,
+        num_interactions=2,
+        r_max=5.0,
+        max_ell=3,
+        radial_MLP="[64, 64, 64]",
+        default_dtype="float32",
+        epochs=300,
+        batch_size=10,
+        lr=0.01,
+        max_train_frames=None,
+        max_valid_frames=None,
+    ),
+    # A CPU preset for the quick suite: a few minutes on 2 cores for the default dataset.
+    "tiny": MacePreset(
+        name="tiny",
+        num_channels=16,
+        max_L=1,
+        correlation=2,
+        num_interactions=2,
+        r_max=5.0,
+        max_ell=2,
+        radial_MLP="[32, 32]",
+        default_dtype="float32",
+        epochs=15,
+        batch_size=8,
+        lr=0.01,
+        max_train_frames=300,
+        max_valid_frames=100,
+    ),
+}
+
+
+def thin(frames: list, limit: int | None) -> list:
+    """At most ``limit`` frames, evenly spaced over the list (all when limit is None)."""
+    if limit is None or len(frames) <= limit:
+        return frames
+    keep = np.unique(np.linspace(0, len(frames) - 1, limit).round().astype(int))
+    return [frames[i] for i in keep]
+
+
+def write_mace_extxyz(frames, path: Path) -> None:
+    """Frames with labels in REF_energy (info, eV) and REF_forces (arrays, eV/Å), no calculator."""
+    out = []
+    for atoms in frames:
+        res = atoms.calc.results
+        a = atoms.copy()  # drops the calculator
+        a.info = {"REF_energy": float(res["energy"])}
+        a.arrays["REF_forces"] = np.asarray(res["forces"], dtype=float)
+        out.append(a)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ase.io.write(path, out, format="extxyz")
+
+
+def fit_e0s(frames) -> dict[int, float]:
+    """Per-element energies (eV) minimising sum (E - sum_Z n_Z E0_Z)^2 over the frames."""
+    zs = sorted({int(z) for a in frames for z in a.numbers})
+    counts = np.array([[np.count_nonzero(a.numbers == z) for z in zs] for a in frames], float)
+    energies = np.array([a.calc.results["energy"] for a in frames], float)
+    e0, *_ = np.linalg.lstsq(counts, energies, rcond=None)
+    return {z: float(e) for z, e in zip(zs, e0, strict=True)}
+
+
+def epoch_times(results_txt: Path, offset: int = 0) -> list[float]:
+    """Seconds of optimisation steps per epoch, from MACE's per-step results file.
+
+    ``offset``: byte offset where this invocation's records start (MACE appends on resume).
+    """
+    per_epoch: dict[int, float] = defaultdict(float)
+    if results_txt.is_file():
+        with open(results_txt, "rb") as fh:
+            fh.seek(offset)
+            lines = fh.read().decode().splitlines()
+        for line in lines:
+            rec = json.loads(line)
+            if rec.get("mode") == "opt" and rec.get("epoch") is not None:
+                per_epoch[int(rec["epoch"])] += float(rec["time"])
+    return [round(per_epoch[e], 3) for e in sorted(per_epoch)]
+
+
+def train_mace(
+    data_dir: str | Path,
+    out_dir: str | Path,
+    preset: str = "tiny",
+    epochs: int | None = None,
+    device: str = "cpu",
+    seed: int = 0,
+) -> Path:
+    """Train MACE from scratch on ``data_dir``'s train split (val split for model selection).
+
+    Returns the path of the trained ``.model``. Skips work already done (same settings), resumes
+    an interrupted run, and refuses an ``out_dir`` that holds a run with other settings.
+    """
+    cfg = PRESETS[preset]
+    n_epochs = epochs if epochs is not None else cfg.epochs
+    ds = Dataset(data_dir)
+    run = Path(out_dir)
+    model_path = run / f"{NAME}.model"
+    sidecar = run / f"{NAME}.json"
+    # What must match for a run directory to be reused; a larger --epochs continues training.
+    settings = {"preset": asdict(cfg), "seed": seed, "dataset_sha256": ds.sha256}
+    settings_file = run / "settings.json"
+    if settings_file.is_file():
+        if json.loads(settings_file.read_text()) != settings:
+            raise ValueError(
+                f"{run} holds a MACE run with other settings (see {settings_file}); "
+                "choose another --out or delete that directory"
+            )
+        done = json.loads(sidecar.read_text()) if sidecar.is_file() else {}
+        if (
+            done.get("epochs") == n_epochs
+            and model_path.is_file()
+            and done.get("model_sha256") == file_sha256(model_path)
+        ):
+            log.info("%s: already trained, nothing to do", model_path)
+            return model_path
+    run.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(settings_file, json.dumps(settings, indent=1))
+
+    unsplit = all(r.split is None for r in ds.records())
+    train = thin(ds.frames("train", "all"), cfg.max_train_frames)
+    valid = [] if unsplit else thin(ds.frames("val", "all"), cfg.max_valid_frames)
+    write_mace_extxyz(train, run / "data" / "train.extxyz")
+    split_args = ["--valid_fraction=0.1"]
+    if valid:
+        write_mace_extxyz(valid, run / "data" / "valid.extxyz")
+        split_args = [f"--valid_file={run / 'data' / 'valid.extxyz'}"]
+    e0s = fit_e0s(train)
+    write_text_atomic(run / "e0s.json", json.dumps({str(z): e for z, e in e0s.items()}))
+    first_frames = [ds.read(rec, [0])[0] for rec in ds.records("all")]
+    unseen = sorted({int(z) for a in first_frames for z in a.numbers} - set(e0s))
+    if unseen:
+        log.warning("elements %s occur outside the train split: MACE gets no E0 for them", unseen)
+
+    work = run / "mace_work"
+    cmd = [
+        sys.executable,
+        "-m",
+        "mace.cli.run_train",
+        f"--name={NAME}",
+        f"--seed={seed}",
+        f"--device={device}",
+        f"--work_dir={work}",
+        f"--model_dir={run}",
+        f"--train_file={run / 'data' / 'train.extxyz'}",
+        *split_args,
+        "--energy_key=REF_energy",
+        "--forces_key=REF_forces",
+        f"--E0s={run / 'e0s.json'}",
+        f"--max_num_epochs={n_epochs}",
+        "--error_table=PerAtomMAE",
+        "--plot=False",
+        "--save_cpu",
+        "--restart_latest",
+        *cfg.mace_args(),
+    ]
+    log.info("training MACE (%s, %d epochs) in %s: %s", preset, n_epochs, run, " ".join(cmd))
+    results_txt = work / "results" / f"{NAME}_run-{seed}_train.txt"
+    offset = results_txt.stat().st_size if results_txt.is_file() else 0
+    start = time.perf_counter()
+    with open(run / "train.log", "a") as fh:
+        proc = subprocess.run(cmd, stdout=fh, stderr=subprocess.STDOUT, check=False)
+    wall = time.perf_counter() - start
+    if proc.returncode != 0 or not model_path.is_file():
+        tail = (run / "train.log").read_text().splitlines()[-15:]
+        raise RuntimeError(
+            f"MACE training failed (exit {proc.returncode}); see {run / 'train.log'}:\n"
+            + "\n".join(tail)
+        )
+    per_epoch = epoch_times(results_txt, offset)
+    meta = {
+        "display_name": f"MACE retrained ({preset})",
+        "model": model_path.name,
+        "model_sha256": file_sha256(model_path),
+        "dataset": ds.name,
+        "dataset_dir": str(Path(data_dir).resolve()),
+        "dataset_sha256": ds.sha256,
+        "level_of_theory": ds.level_of_theory,
+        "preset": preset,
+        "preset_settings": asdict(cfg),
+        "epochs": n_epochs,
+        "seed": seed,
+        "device": device,
+        "n_train_frames": len(train),
+        "n_valid_frames": len(valid),
+        "e0s_eV": {str(z): e for z, e in e0s.items()},
+        "epoch_train_s": per_epoch,
+        "train_wall_s": round(wall, 1),
+        "command": cmd[1:],
+    }
+    write_text_atomic(sidecar, json.dumps(meta, indent=1))
+    log.info("MACE trained: %s (%.0f s)", model_path, wall)
+    return model_path
+
+
+def add_train_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--data", required=True, help="dataset directory (its train/val splits are used)"
+    )
+    p.add_argument("--out", required=True, help="run directory for the model, logs and checkpoints")
+    p.add_argument(
+        "--preset",
+        choices=sorted(PRESETS),
+        default="tiny",
+        help="tiny: 16 channels, max_L 1, correlation 2, 15 epochs, <=300 train and <=100 "
+        "validation frames (CPU, minutes); paper: the ADAPT paper's MACE, 256 channels, max_L 2, correlation 3, 300 epochs",
+    )
+    p.add_argument("--epochs", type=int, default=None, help="override the preset's epoch count")
+    p.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
+    p.add_argument("--seed", type=int, default=0)
+
+
+def cmd_train_mace(args: argparse.Namespace) -> int:
+    path = train_mace(args.data, args.out, args.preset, args.epochs, args.device, args.seed)
+    print(f"mace:{path}")
+    return 0
