@@ -1,0 +1,111 @@
+"""`adapt-bench train adapt-force | adapt-energy`: parse, then call adapt.train.train_adapt.
+
+RUN_DIR/force and RUN_DIR/energy are the checkpoint directories, so ``adapt:RUN_DIR`` loads both.
+Nothing heavy is imported at module level.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+KINDS = {"adapt-force": "force", "adapt-energy": "energy"}
+
+
+def register_train(train_sub: argparse._SubParsersAction) -> None:
+    for target, kind in KINDS.items():
+        what = "force Transformer (Eqs. 1-11)" if kind == "force" else "energy model (Sec. 2.2)"
+        p = train_sub.add_parser(
+            target,
+            help=f"train the ADAPT {what} on a dataset directory (writes RUN_DIR/{kind})",
+            description=(
+                f"Train the ADAPT {what} on DIR's train split, validating on its val split every "
+                f"epoch. The best-on-validation checkpoint goes to RUN_DIR/{kind}/ (safetensors + "
+                "JSON) with metrics.jsonl; rerunning the same command resumes (a finished run "
+                "returns at once; a larger --epochs continues). Units: Å, eV, eV/Å."
+            ),
+        )
+        p.add_argument(
+            "--data", required=True, type=Path, help="dataset directory (with manifest.json)"
+        )
+        p.add_argument(
+            "--out",
+            required=True,
+            type=Path,
+            help=f"run directory; the checkpoint is RUN_DIR/{kind}",
+        )
+        p.add_argument(
+            "--preset",
+            default="tiny",
+            choices=["tiny", "small", "large"],
+            help="model size (small/large = paper App. C); default tiny",
+        )
+        p.add_argument("--epochs", type=int, help="epochs (default: the preset's)")
+        p.add_argument("--device", default="cpu", help="cpu | cuda | cuda:N (default cpu)")
+        p.add_argument(
+            "--seed", type=int, default=0, help="seed for init, shuffling, dropout (default 0)"
+        )
+        p.add_argument(
+            "--batch-size", type=int, help="structures per batch (default: the preset's)"
+        )
+        p.add_argument("--lr", type=float, help="Adam learning rate (default: the preset's)")
+        p.add_argument("--amp", choices=["none", "bf16"], help="bf16 autocast (default none)")
+        p.add_argument(
+            "--augment", action="store_true", help="random rotation + translation of frames"
+        )
+        if kind == "force":
+            p.add_argument(
+                "--loss",
+                choices=["weighted", "log", "mse"],
+                help="weighted = Eq. 12 importance weights (default), log = Eq. 13, mse = plain",
+            )
+            p.add_argument("--lambda1", type=float, help="λ1 of Eq. 12, Å² (default 10)")
+            p.add_argument("--lambda2", type=float, help="λ2 of Eqs. 12-13, Å² (default 1)")
+            p.add_argument(
+                "--attention-radius",
+                type=float,
+                help="Å: each atom attends only to atoms this close (Table 2 ablation; default all)",
+            )
+        else:
+            p.add_argument(
+                "--arch",
+                choices=["mlp_residual", "mlp", "decoder"],
+                help="energy network (default mlp_residual, the paper's choice)",
+            )
+            p.add_argument(
+                "--max-atoms", type=int, help="pad structures to this many atoms (default 220)"
+            )
+        p.set_defaults(func=cmd_train_adapt, kind=kind)
+
+
+OPTIONAL = (
+    "batch_size",
+    "lr",
+    "amp",
+    "loss",
+    "lambda1",
+    "lambda2",
+    "attention_radius",
+    "arch",
+    "max_atoms",
+)
+
+
+def cmd_train_adapt(args: argparse.Namespace) -> int:
+    from adapt.train import train_adapt
+
+    overrides = {k: getattr(args, k) for k in OPTIONAL if getattr(args, k, None) is not None}
+    if args.augment:
+        overrides["augment"] = True
+    ckpt = train_adapt(
+        args.kind,
+        args.data,
+        args.out / args.kind,
+        preset=args.preset,
+        epochs=args.epochs,
+        device=args.device,
+        seed=args.seed,
+        **overrides,
+    )
+    print(f"ADAPT {args.kind} checkpoint: {ckpt}  (use it as adapt:{args.out})")
+    return 0

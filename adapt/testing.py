@@ -1,0 +1,129 @@
+"""Tiny, randomly initialised ADAPT models for tests and demos (no training, no files)."""
+
+from __future__ import annotations
+
+import contextlib
+
+import numpy as np
+import torch
+
+from adapt.checkpoint import LoadedCheckpoint, build_model, unique_cells
+from adapt.config import config_to_dict, energy_preset, force_preset
+from adapt.forcefield import ADAPTForceField
+from adapt.samples import Sample, normalisation, set_normalisation
+from adapt.tokens import default_table, tokenize
+
+
+def _reference_samples() -> list[Sample]:
+    """Si cells (8, 64, 216 atoms, one C each) with bulk-like labels, for normalisation stats."""
+    from benchmarks.testing import si_cell
+
+    table = default_table()
+    rng = np.random.default_rng(0)
+    out = []
+    for k in (1, 2, 3):
+        atoms = si_cell(k)
+        n = len(atoms)
+        out.append(
+            Sample(
+                tokenize(atoms, table),
+                rng.normal(scale=0.5, size=(n, 3)).astype(np.float32),
+                np.ones(n, np.float32),
+                -5.4 * n + rng.normal(),
+                atoms.cell[:],
+            )
+        )
+    return out
+
+
+def tiny_checkpoint(kind: str, seed: int = 0, **model_overrides) -> LoadedCheckpoint:
+    """A LoadedCheckpoint of a fresh ``tiny`` model; training cells = the 1x, 2x, 3x Si cells."""
+    from dataclasses import replace
+
+    cfg = force_preset("tiny") if kind == "force" else energy_preset("tiny")
+    cfg = replace(cfg, **model_overrides)
+    torch.manual_seed(seed)
+    model = build_model(kind, config_to_dict(cfg))
+    samples = _reference_samples()
+    table = default_table()
+    stats = normalisation(samples, table)
+    set_normalisation(model, kind, stats)
+    model.eval()
+    meta = {
+        "kind": kind,
+        "preset": "tiny",
+        "model_config": config_to_dict(cfg),
+        "seed": seed,
+        "normalisation": stats,
+        "element_table": table.to_dict(),
+        "data": {
+            "name": "none",
+            "level_of_theory": "untrained (random weights)",
+            "content_sha256": "",
+        },
+        "training_cells": unique_cells([s.cell for s in samples]),
+        "epoch": 0,
+        "val_loss": None,
+    }
+    return LoadedCheckpoint(kind, model, meta, table, path=f"<tiny {kind} seed {seed}>", sha256="")
+
+
+def tiny_adapt_forcefield(seed: int = 0, energy: bool = True) -> ADAPTForceField:
+    """Random tiny force (+ energy) ADAPT with sane normalisation; cells of si_cell(1..3) 'seen'."""
+    force = tiny_checkpoint("force", seed)
+    en = tiny_checkpoint("energy", seed + 1) if energy else None
+    return ADAPTForceField(force, en, spec="adapt:<tiny random>", device="cpu")
+
+
+def smooth_label_dataset(
+    root,
+    n_traj: int = 4,
+    n_frames: int = 3,
+    k: int = 1,
+    seed: int = 0,
+    splits=("train", "train", "val", "test"),
+):
+    """A dataset with smooth, learnable labels: Lennard-Jones (σ 2.1 Å, ε 0.1 eV, rc 4 Å) on
+    jittered Si cells with one C dopant (atom 0, recorded as the defect site)."""
+    from ase.calculators.lj import LennardJones
+
+    from benchmarks.data.dataset import DatasetWriter, Defect, TrajectoryRecord, labelled
+    from benchmarks.testing import si_cell
+
+    rng = np.random.default_rng(seed)
+    calc = LennardJones(sigma=2.1, epsilon=0.1, rc=4.0, smooth=True)
+    writer = DatasetWriter(root)
+    assigned = {}
+    for t in range(n_traj):
+        frames = []
+        for _ in range(n_frames):
+            a = si_cell(k)
+            a.positions += rng.normal(scale=0.1, size=a.positions.shape)
+            a.calc = calc
+            frames.append(labelled(a, a.get_potential_energy(), a.get_forces()))
+        rec = TrajectoryRecord(
+            id=f"lj{t:03d}",
+            file="",
+            n_frames=0,
+            n_atoms=0,
+            host="Si",
+            defect=Defect("substitutional", ("C",), (0,)),
+            split=None,
+            final_fmax=0.0,
+            converged=False,
+        )
+        writer.add(rec, frames)
+        assigned[rec.id] = splits[t % len(splits)]
+    writer.set_splits(assigned)
+    return writer.finish("lj-smooth", "Lennard-Jones (test labels)", {"name": "lj"})
+
+
+@contextlib.contextmanager
+def torch_threads(n: int = 1):
+    """Temporarily run torch on ``n`` threads (tiny models on a shared CPU are far faster on one)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
