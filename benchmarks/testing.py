@@ -50,3 +50,24 @@ def random_label_dataset(
         splits[rec.id] = ("train", "train", "train", "val", "test", "test")[t % 6]
     writer.set_splits(splits)
     return writer.finish("random-labels", "random numbers (format tests only)", {"name": "random"})
+
+
+def generated_dataset(
+    root, n_trajectories: int = 6, supercell: int = 1, seed: int = 0, reference: str = "tersoff"
+) -> Dataset:
+    """A tiny dataset with real labels (Tersoff by default), made in about a second.
+
+    ``supercell`` 1 gives 6-10-atom cells; relaxations stop at fmax 0.01 eV/Å or 40 steps. Always
+    has train, val and test splits (test = complex defects), like the generator's datasets.
+    """
+    from benchmarks.data.generate import generate_dataset
+
+    return generate_dataset(
+        root,
+        reference=reference,
+        n_trajectories=max(3, n_trajectories),
+        supercell=supercell,
+        seed=seed,
+        max_steps=40,
+        name=f"generated-{reference}-k{supercell}-s{seed}",
+    )

@@ -274,6 +274,10 @@ class DatasetWriter:
     def done(self) -> set[str]:
         return set(self._records)
 
+    def records(self) -> list[TrajectoryRecord]:
+        """The trajectories written so far (including those of an earlier, interrupted run)."""
+        return list(self._records.values())
+
     def add(self, record: TrajectoryRecord, frames: Sequence[Atoms]) -> TrajectoryRecord:
         """Write one trajectory's frames; record.file / n_frames / n_atoms / final_fmax are filled in."""
         rel = f"trajectories/{record.id}.extxyz"
