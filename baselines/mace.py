@@ -152,8 +152,10 @@ def load(arg: str, ctx: LoadContext) -> MaceForceField:
     return MaceForceField(Path(arg).expanduser(), device=ctx.device)
 
 
-def runs_root() -> Path:
-    return cache_dir() / "runs"
+def search_roots() -> list[Path]:
+    """Where statuses() looks for MACE models: runs trained by hand (`adapt-bench train mace
+    --out CACHE/runs/...`) and the runner's training cache (benchmarks.training)."""
+    return [cache_dir() / "runs", cache_dir() / "trained"]
 
 
 def find_models(root: Path) -> list[Path]:
@@ -175,7 +177,7 @@ def statuses() -> list[ModelStatus]:
             )
         ]
     rows = []
-    for path in find_models(runs_root()):
+    for path in (p for root in search_roots() for p in find_models(root)):
         meta = read_sidecar(path)
         what = (
             f"retrained, preset {meta.get('preset', '?')}, {meta.get('epochs', '?')} epochs on "
@@ -188,8 +190,8 @@ def statuses() -> list[ModelStatus]:
         ModelStatus(
             "mace:PATH.model",
             True,
-            "any local MACE .model: `adapt-bench train mace` makes one (runs in "
-            f"{runs_root()} are listed above); {FOUNDATION_HINT}",
+            "any local MACE .model: `adapt-bench train mace` makes one (those under "
+            f"{cache_dir()}/runs and /trained are listed above); {FOUNDATION_HINT}",
         )
     )
     return rows

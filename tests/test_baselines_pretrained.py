@@ -2,6 +2,7 @@
 the `adapt-bench models` listing."""
 
 import argparse
+import json
 import shutil
 import socket
 import time
@@ -72,7 +73,9 @@ def test_sevennet_says_why_and_how():
 
 
 def test_models_listing(offline_home, capsys):
-    assert cmd_models(argparse.Namespace(json=False)) == 0
+    from benchmarks.cli import main
+
+    assert main(["models"]) == 0
     lines = capsys.readouterr().out.splitlines()
     by_spec = {line[3:].split()[0]: line for line in lines}
     assert by_spec["zero"].startswith("ok ")
@@ -82,7 +85,10 @@ def test_models_listing(offline_home, capsys):
     assert by_spec["sevennet"].startswith("-- ") and "e3nn" in by_spec["sevennet"]
     assert "mace:PATH.model" in by_spec
     assert any(spec.startswith("adapt") for spec in by_spec)
-    # every family answers, and nothing heavy was needed to answer
+    assert cmd_models(argparse.Namespace(json=True)) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert {"spec", "available", "reason"} <= set(rows[0])
+    # every family answers
     assert {s.spec.split(":")[0] for s in model_statuses()} >= {
         "zero",
         "adapt",
