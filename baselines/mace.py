@@ -58,6 +58,7 @@ class MaceForceField(ForceField):
     def __init__(self, path: str | Path, device: str = "cpu", dtype: str | None = None):
         import mace  # noqa: F401  (import before e3nn/torch.load, see docs/dependencies.md)
         import torch
+        from mace import data as mace_data
         from mace.calculators import MACECalculator
 
         self.path = Path(path)
@@ -70,6 +71,10 @@ class MaceForceField(ForceField):
         self.model = self._calc.models[0]
         self.dtype = self._calc.default_dtype
         self.device = device
+        self._keyspec = mace_data.KeySpecification(
+            info_keys=dict(self._calc.info_keys),
+            arrays_keys={**self._calc.arrays_keys, self._calc.charges_key: "charges"},
+        )
         meta = read_sidecar(self.path)
         self.info = ModelInfo(
             name=meta.get("display_name", f"MACE {self.path.stem}"),
@@ -99,10 +104,6 @@ class MaceForceField(ForceField):
         from mace.tools import torch_tools
 
         calc = self._calc
-        keyspec = mace_data.KeySpecification(
-            info_keys=dict(calc.info_keys),
-            arrays_keys={**calc.arrays_keys, calc.charges_key: "charges"},
-        )
         unknown = sorted(set(atoms.numbers.tolist()) - set(calc.z_table.zs))
         if unknown:
             raise ValueError(
@@ -111,7 +112,7 @@ class MaceForceField(ForceField):
             )
         with torch_tools.default_dtype(self.dtype):
             config = mace_data.config_from_atoms(
-                atoms, key_specification=keyspec, head_name=calc.head
+                atoms, key_specification=self._keyspec, head_name=calc.head
             )
             return mace_data.AtomicData.from_config(
                 config, z_table=calc.z_table, cutoff=calc.r_max, heads=calc.available_heads

@@ -213,7 +213,11 @@ def train_mace(
     first_frames = [ds.read(rec, [0])[0] for rec in ds.records("all")]
     unseen = sorted({int(z) for a in first_frames for z in a.numbers} - set(e0s))
     if unseen:
-        log.warning("elements %s occur outside the train split: MACE gets no E0 for them", unseen)
+        log.warning(
+            "elements %s (Z) occur only outside the train split: the model will not know them "
+            "and refuses frames that contain them",
+            unseen,
+        )
 
     work = run / "mace_work"
     cmd = [
@@ -267,6 +271,7 @@ def train_mace(
         "n_train_frames": len(train),
         "n_valid_frames": len(valid),
         "e0s_eV": {str(z): e for z, e in e0s.items()},
+        "elements_not_in_train": unseen,
         "epoch_train_s": per_epoch,
         "train_wall_s": round(wall, 1),
         "command": cmd[1:],
@@ -286,7 +291,8 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
         choices=sorted(PRESETS),
         default="tiny",
         help="tiny: 16 channels, max_L 1, correlation 2, 15 epochs, <=300 train and <=100 "
-        "validation frames (CPU, minutes); paper: the ADAPT paper's MACE, 256 channels, max_L 2, correlation 3, 300 epochs",
+        "validation frames (CPU, minutes); paper: the ADAPT paper's MACE, 256 channels, "
+        "max_L 2, correlation 3, 300 epochs (GPU)",
     )
     p.add_argument("--epochs", type=int, default=None, help="override the preset's epoch count")
     p.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
