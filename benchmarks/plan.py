@@ -1,0 +1,255 @@
+"""The work units of a run, planned from a suite and its loaded models.
+
+Every unit knows its cache key material (model identity, dataset sha256, settings, code version)
+and how to compute its rows (benchmarks/units.py does the work). Units run in this order: energy
+alignment + metrics, relaxations, then timing, so that every model is timed side by side at the
+end of the run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from benchmarks.data.dataset import Dataset
+from benchmarks.paths import cache_dir
+from benchmarks.results import ResultsDir, code_version, digest
+from benchmarks.slots import ModelSlot
+from benchmarks.suite import Suite
+from benchmarks.units import (
+    EVAL_CODE,
+    RELAX_CODE,
+    TIMING_CODE,
+    energy_refs,
+    evaluate,
+    family_code,
+    lot_mismatch,
+    relax_row,
+    relax_targets,
+    timing_rows,
+)
+
+
+@dataclass
+class Unit:
+    name: str  # "<task> <model> <dataset> ..." for logs
+    task: str  # cache folder: metrics | align | relax | timing
+    material: dict
+    compute: Callable[[], tuple[list[dict], list[Path]]]
+    on_done: Callable[[list[dict]], None] | None = None  # gets the rows, cached or computed
+
+    @property
+    def key(self) -> str:
+        return digest(self.material)
+
+
+def plan_units(
+    slots: list[ModelSlot],
+    datasets: dict[str, Dataset],
+    suite: Suite,
+    results: ResultsDir,
+    run_id: str,
+) -> list[Unit]:
+    """Every unit of the run, in execution order: metrics, relaxations, then timing (so the
+    models' timings are taken side by side, one after the other, at the end)."""
+    from benchmarks.relax import RelaxSettings
+
+    units: list[Unit] = []
+    ready = [s for s in slots if s.status == "ok"]
+    frames_cache: dict[tuple, list] = {}
+    refs_by: dict[tuple[str, str], dict] = {}  # filled when align units run
+    memos: dict[tuple[str, str], dict] = {}  # (model, dataset) -> {(traj_id, step): Prediction}
+
+    def memo(slot: ModelSlot, ds: Dataset) -> dict:
+        return memos.setdefault((slot.label, str(ds.root)), {})
+
+    def frames(ds: Dataset, split: str, sel: str) -> list:
+        key = (ds.root, split, sel)
+        if key not in frames_cache:
+            frames_cache[key] = ds.frames(split, sel)
+        return frames_cache[key]
+
+    def code(parts: tuple[str, ...], slot: ModelSlot) -> str:
+        return code_version(*parts, *family_code(slot.ff.info.family))
+
+    if "metrics" in suite.tasks:
+        for slot in ready:
+            for d in suite.datasets:
+                ds = datasets[d.name]
+                base = {"model": slot.key, "dataset": ds.sha256, "code": code(EVAL_CODE, slot)}
+                align_key = None
+                if lot_mismatch(slot.ff.info, ds) and slot.ff.info.predicts_energy:
+                    align = Unit(
+                        name=f"align {slot.label} {ds.name}",
+                        task="align",
+                        material=base | {"selection": suite.alignment_selection},
+                        compute=_align(slot, ds, suite, memo(slot, ds)),
+                        on_done=_keep_refs(refs_by, slot.label, ds.name),
+                    )
+                    units.append(align)
+                    align_key = align.key
+                for split in d.splits:
+                    for sel in d.selections:
+                        units.append(
+                            Unit(
+                                name=f"metrics {slot.label} {ds.name} {split}/{sel}",
+                                task="metrics",
+                                material=base
+                                | {"split": split, "selection": sel, "align": align_key},
+                                compute=_metrics(
+                                    slot,
+                                    ds,
+                                    split,
+                                    sel,
+                                    suite,
+                                    results,
+                                    frames,
+                                    refs_by,
+                                    memo(slot, ds),
+                                ),
+                            )
+                        )
+    if "relax" in suite.tasks:
+        settings = RelaxSettings(**suite.relax.options)
+        for slot in ready:
+            if not slot.ff.info.predicts_forces:
+                continue
+            for d in suite.datasets:
+                ds = datasets[d.name]
+                for rec in relax_targets(ds, suite.relax.max_trajectories):
+                    units.append(
+                        Unit(
+                            name=f"relax {slot.label} {ds.name} {rec.id}",
+                            task="relax",
+                            material={
+                                "model": slot.key,
+                                "dataset": ds.sha256,
+                                "traj": rec.id,
+                                "settings": settings.as_dict(),
+                                "code": code(RELAX_CODE, slot),
+                            },
+                            compute=_relax(slot, ds, rec, settings),
+                        )
+                    )
+    if "timing" in suite.tasks:
+        from benchmarks.timing import hardware_string
+
+        hardware = hardware_string(suite.device)
+        for slot in ready:
+            units.append(
+                Unit(
+                    name=f"timing {slot.label}",
+                    task="timing",
+                    material={
+                        "model": slot.key,
+                        "timing": suite.timing.__dict__,
+                        "seed": suite.seed,
+                        "hardware": hardware,
+                        "code": code(TIMING_CODE, slot),
+                    },
+                    compute=_timing(slot, suite, run_id),
+                )
+            )
+    return units
+
+
+def _align(slot, ds, suite, memo):
+    def run():
+        refs = energy_refs(slot.ff, ds, suite.alignment_selection, suite.batch_size, memo)
+        return [{"refs_model": refs[0], "refs_data": refs[1]} if refs else {}], []
+
+    return run
+
+
+_ALIGN_FAILED = {"failed": True}
+
+
+def _keep_refs(refs_by: dict, label: str, dataset: str):
+    def keep(rows: list[dict]) -> None:  # rows == [] when the align unit failed
+        refs_by[(label, dataset)] = rows[0] if rows else _ALIGN_FAILED
+
+    return keep
+
+
+def _metrics(slot, ds, split, sel, suite, results, frames, refs_by, memo):
+    def run():
+        refs = refs_by.get((slot.label, ds.name)) or None
+        if refs is _ALIGN_FAILED:  # fail too, so that both are retried on the next run
+            raise RuntimeError("energy alignment failed (see the align unit)")
+        ps, rows = evaluate(
+            slot.ff,
+            ds,
+            split,
+            sel,
+            label=slot.label,
+            frames=frames(ds, split, sel),
+            batch_size=suite.batch_size,
+            refs=(refs["refs_model"], refs["refs_data"]) if refs else None,
+            memo=memo,
+        )
+        path = ps.save(results.prediction_path(slot.label, ds.name, split, sel))
+        return rows, [path]
+
+    return run
+
+
+def _relax(slot, ds, rec, settings):
+    def run():
+        return [relax_row(slot.ff, slot.label, ds, rec, settings)], []
+
+    return run
+
+
+def _timing(slot, suite, run_id):
+    def run():
+        rows = timing_rows(slot.ff, slot.label, suite.timing, suite.seed)
+        for r in rows:
+            r["run_id"] = run_id
+        return rows, []
+
+    return run
+
+
+def describe_plan(suite: Suite, train_root: Path | None = None) -> str:
+    """What `run --dry-run` prints: datasets (found or not), models, tasks; nothing is run."""
+    from benchmarks.training import job_dir, job_done
+
+    train_root = Path(train_root) if train_root else cache_dir() / "trained"
+    lines = [f"suite {suite.name} ({suite.source}); device {suite.device}; seed {suite.seed}"]
+    lines.append(f"tasks: {', '.join(suite.tasks)}")
+    found: dict[str, Dataset | None] = {}
+    for d in suite.datasets:
+        if d.path is None:
+            from benchmarks.data.default import default_dataset_dir
+
+            root = default_dataset_dir()
+            done = (root / "manifest.json").is_file()
+            found[d.name] = Dataset(root) if done else None
+            state = f"built-in, {'cached in ' + str(root) if done else 'made on first use'}"
+        elif (d.path / "manifest.json").is_file():
+            found[d.name] = ds = Dataset(d.path)
+            state = f"{d.path} ({len(ds.records('all'))} trajectories)"
+        else:
+            found[d.name] = None
+            state = f"{d.path}: MISSING. {d.missing}".rstrip()
+        lines.append(f"dataset {d.name}: {state}; splits {list(d.splits)} x {list(d.selections)}")
+    for m in suite.models:
+        if m.spec:
+            lines.append(f"model {m.name}: {m.spec}")
+            continue
+        parts = []
+        for j in m.train:
+            ds = found.get(m.data)
+            done = ""
+            if ds is not None:
+                seed = suite.seed if j.seed is None else j.seed
+                hit = job_done(j, job_dir(j, ds, train_root, seed))
+                done = " (trained, cached)" if hit else " (to train)"
+            parts.append(f"{j.kind} preset={j.preset} epochs={j.epochs}{done} {j.options or ''}")
+        lines.append(f"model {m.name} [{m.group}]: train on {m.data}: " + "; ".join(parts))
+    lines.append(
+        f"relax: {dict(suite.relax.options)}, at most {suite.relax.max_trajectories or 'all'} "
+        f"test trajectories per dataset; timing: {suite.timing}"
+    )
+    return "\n".join(line.rstrip() for line in lines)
