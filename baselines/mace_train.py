@@ -204,11 +204,21 @@ def train_mace(
     train = thin(ds.frames("train", "all"), cfg.max_train_frames)
     valid = [] if unsplit else thin(ds.frames("val", "all"), cfg.max_valid_frames)
     write_mace_extxyz(train, run / "data" / "train.extxyz")
+    e0s = fit_e0s(train)
+    # MACE needs an E0 for every element it sees, validation included: a validation frame with an
+    # element absent from train cannot be learned anyway, so it is left out (and counted).
+    known = [a for a in valid if set(a.numbers) <= set(e0s)]
+    if len(known) < len(valid):
+        log.warning(
+            "%d of %d validation frames contain elements absent from the train split: left out",
+            len(valid) - len(known),
+            len(valid),
+        )
+    valid = known
     split_args = ["--valid_fraction=0.1"]
     if valid:
         write_mace_extxyz(valid, run / "data" / "valid.extxyz")
         split_args = [f"--valid_file={run / 'data' / 'valid.extxyz'}"]
-    e0s = fit_e0s(train)
     write_text_atomic(run / "e0s.json", json.dumps({str(z): e for z, e in e0s.items()}))
     first_frames = [ds.read(rec, [0])[0] for rec in ds.records("all")]
     unseen = sorted({int(z) for a in first_frames for z in a.numbers} - set(e0s))

@@ -20,7 +20,7 @@ from baselines.mace_train import (
 )
 from baselines.registry import load_model
 from benchmarks.data.dataset import labelled
-from benchmarks.testing import random_label_dataset, si_cell
+from benchmarks.testing import generated_dataset, random_label_dataset, si_cell
 
 
 def test_paper_preset_is_the_papers_mace():
@@ -149,3 +149,13 @@ def test_missing_file_and_unknown_element_are_clear(tmp_path, trained):
     ff = load_model(f"mace:{path}")
     with pytest.raises(ValueError, match=r"elements \[32\]"):
         ff.predict([si_cell(1, dopant="Ge")])
+
+
+def test_validation_element_absent_from_train_is_left_out(tmp_path):
+    """generated_dataset(6) has Ge only in val: training must not crash on the missing E0."""
+    ds = generated_dataset(tmp_path / "ds", n_trajectories=6)
+    val_species = {s for a in ds.frames("val", "all") for s in a.get_chemical_symbols()}
+    train_species = {s for a in ds.frames("train", "all") for s in a.get_chemical_symbols()}
+    assert val_species - train_species, "fixture no longer has a val-only element"
+    path = train_mace(ds.root, tmp_path / "run", preset="tiny", epochs=1)
+    assert path.is_file()
