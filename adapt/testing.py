@@ -87,35 +87,27 @@ def smooth_label_dataset(
     jittered Si cells with one C dopant (atom 0, recorded as the defect site)."""
     from ase.calculators.lj import LennardJones
 
-    from benchmarks.data.dataset import DatasetWriter, Defect, TrajectoryRecord, labelled
-    from benchmarks.testing import si_cell
+    from benchmarks.testing import synthetic_dataset
 
-    rng = np.random.default_rng(seed)
     calc = LennardJones(sigma=2.1, epsilon=0.1, rc=4.0, smooth=True)
-    writer = DatasetWriter(root)
-    assigned = {}
-    for t in range(n_traj):
-        frames = []
-        for _ in range(n_frames):
-            a = si_cell(k)
-            a.positions += rng.normal(scale=0.1, size=a.positions.shape)
-            a.calc = calc
-            frames.append(labelled(a, a.get_potential_energy(), a.get_forces()))
-        rec = TrajectoryRecord(
-            id=f"lj{t:03d}",
-            file="",
-            n_frames=0,
-            n_atoms=0,
-            host="Si",
-            defect=Defect("substitutional", ("C",), (0,)),
-            split=None,
-            final_fmax=0.0,
-            converged=False,
-        )
-        writer.add(rec, frames)
-        assigned[rec.id] = splits[t % len(splits)]
-    writer.set_splits(assigned)
-    return writer.finish("lj-smooth", "Lennard-Jones (test labels)", {"name": "lj"})
+
+    def label(a, rng):
+        a.calc = calc
+        return a.get_potential_energy(), a.get_forces()
+
+    return synthetic_dataset(
+        root,
+        label,
+        name="lj-smooth",
+        level_of_theory="Lennard-Jones (test labels)",
+        n_traj=n_traj,
+        n_frames=n_frames,
+        k=k,
+        seed=seed,
+        jitter=0.1,
+        splits=splits,
+        id_prefix="lj",
+    )
 
 
 @contextlib.contextmanager

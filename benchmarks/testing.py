@@ -17,26 +17,35 @@ def si_cell(k: int = 1, dopant: str | None = "C") -> Atoms:
     return atoms
 
 
-def random_label_dataset(
-    root, n_traj: int = 6, n_frames: int = 4, k: int = 1, seed: int = 0
+def synthetic_dataset(
+    root,
+    label,
+    *,
+    name: str,
+    level_of_theory: str,
+    n_traj: int,
+    n_frames: int,
+    k: int = 1,
+    seed: int = 0,
+    jitter: float = 0.05,
+    splits=("train", "train", "train", "val", "test", "test"),
+    id_prefix: str = "t",
 ) -> Dataset:
-    """A structurally valid dataset with random (unphysical) labels, for format-level tests."""
+    """Jittered ``si_cell(k)`` frames (one C dopant at atom 0, recorded as the defect site),
+    labelled by ``label(atoms, rng) -> (energy eV, forces (n, 3) eV/Å)``; trajectory t gets split
+    ``splits[t % len(splits)]``."""
     rng = np.random.default_rng(seed)
     writer = DatasetWriter(root)
-    splits = {}
+    assigned = {}
     for t in range(n_traj):
-        base = si_cell(k)
         frames = []
         for _ in range(n_frames):
-            a = base.copy()
-            a.positions += rng.normal(scale=0.05, size=a.positions.shape)
-            frames.append(
-                labelled(
-                    a, energy=-4.6 * len(a) + rng.normal(), forces=rng.normal(size=(len(a), 3))
-                )
-            )
+            a = si_cell(k)
+            a.positions += rng.normal(scale=jitter, size=a.positions.shape)
+            energy, forces = label(a, rng)
+            frames.append(labelled(a, energy=energy, forces=forces))
         rec = TrajectoryRecord(
-            id=f"t{t:03d}",
+            id=f"{id_prefix}{t:03d}",
             file="",
             n_frames=0,
             n_atoms=0,
@@ -47,9 +56,29 @@ def random_label_dataset(
             converged=False,
         )
         writer.add(rec, frames)
-        splits[rec.id] = ("train", "train", "train", "val", "test", "test")[t % 6]
-    writer.set_splits(splits)
-    return writer.finish("random-labels", "random numbers (format tests only)", {"name": "random"})
+        assigned[rec.id] = splits[t % len(splits)]
+    writer.set_splits(assigned)
+    return writer.finish(name, level_of_theory, {"name": name})
+
+
+def random_label_dataset(
+    root, n_traj: int = 6, n_frames: int = 4, k: int = 1, seed: int = 0
+) -> Dataset:
+    """A structurally valid dataset with random (unphysical) labels, for format-level tests."""
+
+    def label(a, rng):
+        return -4.6 * len(a) + rng.normal(), rng.normal(size=(len(a), 3))
+
+    return synthetic_dataset(
+        root,
+        label,
+        name="random-labels",
+        level_of_theory="random numbers (format tests only)",
+        n_traj=n_traj,
+        n_frames=n_frames,
+        k=k,
+        seed=seed,
+    )
 
 
 def generated_dataset(
