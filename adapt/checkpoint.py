@@ -20,8 +20,6 @@ saying which.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,6 +38,7 @@ from adapt.config import (
 from adapt.energy_models import build_energy_model
 from adapt.force_model import ADAPTForceModel
 from adapt.tokens import ElementTable
+from benchmarks.atomic import atomic_write
 
 FORMAT = "adapt-checkpoint/1"
 WEIGHTS = "model.safetensors"
@@ -51,26 +50,13 @@ class CheckpointError(ValueError):
     """A checkpoint that is missing, damaged, or does not fit the requested model."""
 
 
-def atomic_write_bytes(path: Path, write) -> None:
-    """Call ``write(tmp_path)`` then move the file into place (readers never see half a file)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_json(path: Path, obj) -> None:
-    atomic_write_bytes(path, lambda tmp: Path(tmp).write_text(json.dumps(obj, indent=1)))
+    atomic_write(path, lambda tmp: Path(tmp).write_text(json.dumps(obj, indent=1)))
 
 
 def save_weights(model: nn.Module, path: Path) -> None:
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
-    atomic_write_bytes(path, lambda tmp: save_file(tensors, tmp))
+    atomic_write(path, lambda tmp: save_file(tensors, tmp))
 
 
 def load_weights(model: nn.Module, path: Path, config_note: str = "") -> None:
@@ -213,7 +199,7 @@ def save_optimizer(opt: torch.optim.Optimizer, path: Path) -> list:
         for name, val in st.items():
             t = val if torch.is_tensor(val) else torch.tensor(val)
             tensors[f"{idx}.{name}"] = t.detach().to("cpu").contiguous()
-    atomic_write_bytes(path, lambda tmp: save_file(tensors, tmp))
+    atomic_write(path, lambda tmp: save_file(tensors, tmp))
     return sd["param_groups"]
 
 

@@ -32,7 +32,8 @@ import ase.io
 import numpy as np
 
 from baselines.interface import file_sha256
-from benchmarks.data.dataset import Dataset, write_text_atomic
+from benchmarks.atomic import write_text_atomic
+from benchmarks.data.dataset import Dataset
 
 log = logging.getLogger(__name__)
 

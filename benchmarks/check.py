@@ -196,10 +196,9 @@ def update_baseline(
         "metrics": rows,
     }
     if baseline_file.suffix == ".toml":
-        from benchmarks.results import _atomic
+        from benchmarks.atomic import write_text_atomic
 
-        text = _to_toml(data)
-        _atomic(baseline_file, lambda tmp: Path(tmp).write_text(text))
+        write_text_atomic(baseline_file, _to_toml(data))
     else:
         write_json(baseline_file, data)
     return len(rows)

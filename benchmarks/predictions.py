@@ -20,8 +20,6 @@ frame after frame in the order of ``traj_id`` / ``step`` (use :meth:`frame_slice
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -30,6 +28,7 @@ import numpy as np
 from ase import Atoms
 
 from baselines.interface import Prediction
+from benchmarks.atomic import atomic_write
 from benchmarks.data.dataset import Defect
 from benchmarks.metrics import DEFECT_RADIUS, defect_region_mask
 
@@ -144,17 +143,12 @@ class PredictionSet:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         arrays = {f.name: getattr(self, f.name) for f in fields(self)}
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as fh:
+
+        def write(tmp: str) -> None:
+            with open(tmp, "wb") as fh:  # a handle: np.savez would append ".npz" to a path
                 np.savez(fh, **arrays)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return path
+
+        return atomic_write(path, write)
 
     @classmethod
     def load(cls, path: str | Path) -> PredictionSet:

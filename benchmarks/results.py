@@ -21,16 +21,16 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 import re
-import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from benchmarks.atomic import atomic_write
 
 METRICS_COLUMNS = [
     "model", "family", "dataset", "split", "selection", "subset", "metric", "value", "unit", "n",
@@ -58,34 +58,15 @@ TABLES = {
 }
 INT_COLUMNS = {"n", "n_params", "steps", "max_steps", "n_atoms", "batch", "repeats", "n_frames"}
 CODE_PACKAGES = ("adapt", "baselines", "benchmarks")
-_UMASK = os.umask(0o022)
-os.umask(_UMASK)
 
 
 # ---------------------------------------------------------------- atomic writes
 
 
-def _atomic(path: Path, write: Callable[[str], None]) -> None:
-    """Call ``write(tmp_path)`` then move tmp over ``path`` (same directory, so same filesystem)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; results are ordinary files
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_json(path: Path, data: Any) -> None:
     """Atomic JSON write; NaN/inf become null (JSON has no NaN)."""
     text = json.dumps(json_safe(data), indent=1, default=str)
-    _atomic(path, lambda tmp: Path(tmp).write_text(text + "\n"))
+    atomic_write(path, lambda tmp: Path(tmp).write_text(text + "\n"))
 
 
 def write_csv(path: Path, rows: Iterable[dict] | pd.DataFrame, columns: list[str]) -> None:
@@ -101,7 +82,7 @@ def write_csv(path: Path, rows: Iterable[dict] | pd.DataFrame, columns: list[str
             frame[col] = frame[col].map(
                 lambda v: json.dumps(json_safe(v)) if isinstance(v, dict | list) else v
             )
-    _atomic(path, lambda tmp: frame.to_csv(tmp, index=False, na_rep=""))
+    atomic_write(path, lambda tmp: frame.to_csv(tmp, index=False, na_rep=""))
 
 
 def write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
@@ -109,7 +90,7 @@ def write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
         with open(tmp, "wb") as fh:
             np.savez_compressed(fh, **arrays)
 
-    _atomic(path, save)
+    atomic_write(path, save)
 
 
 def json_safe(obj):

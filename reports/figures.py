@@ -16,9 +16,7 @@ timing_scaling  seconds per structure and atoms·steps/s vs atoms (log-log), one
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +24,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure  # a bare Figure renders with Agg; pyplot is never imported
 
+from benchmarks.atomic import atomic_write
 from benchmarks.metrics import ANGLE_MIN_NORM  # eV/Å: shorter vectors have no direction
 
 HEXBIN_ABOVE = 5000  # force components per panel above which a hexbin replaces the scatter
@@ -46,16 +45,7 @@ def slug(text: str) -> str:
 
 def save(fig: Figure, path: Path) -> None:
     """Write a PNG atomically (a reader never sees half a file)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".png", dir=path.parent)
-    os.close(fd)
-    try:
-        fig.savefig(tmp, dpi=110, format="png")
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a figure is as readable as its report
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=110, format="png"), suffix=".png")
 
 
 def _grid(n: int, size: float = 3.4) -> tuple[Figure, list]:

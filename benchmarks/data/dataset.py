@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -25,6 +23,8 @@ import ase.io
 import numpy as np
 from ase import Atoms
 from ase.calculators.singlepoint import SinglePointCalculator
+
+from benchmarks.atomic import atomic_write, write_text_atomic
 
 FORMAT_VERSION = 1
 SPLITS = ("train", "val", "test")
@@ -117,21 +117,6 @@ class Manifest:
         d = dict(d)
         d["trajectories"] = tuple(TrajectoryRecord.from_dict(t) for t in d["trajectories"])
         return cls(**d)
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write a text file so that readers see either the old file or the whole new one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def labelled(atoms: Atoms, energy: float, forces: np.ndarray, **info) -> Atoms:
@@ -286,14 +271,7 @@ class DatasetWriter:
             atoms.info["traj_id"] = record.id
             atoms.info["step"] = i
             check_frame(atoms, f"{record.id} frame {i}")
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        os.close(fd)
-        try:
-            ase.io.write(tmp, list(frames), format="extxyz")
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        atomic_write(path, lambda tmp: ase.io.write(tmp, list(frames), format="extxyz"))
         record = replace(
             record,
             file=rel,
