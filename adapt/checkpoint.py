@@ -91,7 +91,18 @@ def load_weights(model: nn.Module, path: Path, config_note: str = "") -> None:
     model.load_state_dict(tensors, strict=True)
 
 
-def build_model(kind: str, model_config: dict) -> nn.Module:
+def build_model(kind: str, model_config: dict, arch: str = "paper") -> nn.Module:
+    """A fresh model of ``arch`` ("paper": the printed equations; "released": the authors' code)."""
+    if arch == "released":
+        from adapt.released import ReleasedEnergyModel, ReleasedForceModel
+        from adapt.released_config import released_config_from_dict
+
+        if kind not in ("force", "energy"):
+            raise CheckpointError(f"unknown checkpoint kind {kind!r}")
+        cfg = released_config_from_dict(kind, model_config)
+        return ReleasedForceModel(cfg) if kind == "force" else ReleasedEnergyModel(cfg)
+    if arch != "paper":
+        raise CheckpointError(f"unknown ADAPT arch {arch!r}; use 'paper' or 'released'")
     if kind == "force":
         return ADAPTForceModel(force_config_from_dict(model_config))
     if kind == "energy":
@@ -124,9 +135,24 @@ class LoadedCheckpoint:
     kind: str
     model: nn.Module
     meta: dict
-    table: ElementTable
+    table: ElementTable | None  # None for a "z" token layout (no descriptors)
     path: Path  # the weights file
     sha256: str
+
+    @property
+    def arch(self) -> str:
+        """"paper" or "released" (checkpoints written before the field existed are "paper")."""
+        return self.meta.get("arch", "paper")
+
+    def tokens(self, atoms) -> np.ndarray:
+        """The model's input tokens for ``atoms`` (its token layout, its element table)."""
+        if self.arch == "released":
+            from adapt.released_tokens import released_tokens
+
+            return released_tokens(atoms, self.model.cfg, self.table)
+        from adapt.tokens import tokenize
+
+        return tokenize(atoms, self.table)
 
     @property
     def training_cells(self) -> np.ndarray:
@@ -153,7 +179,7 @@ def load_checkpoint(
 
     ckpt_dir = Path(ckpt_dir)
     meta = read_meta(ckpt_dir)
-    model = build_model(meta["kind"], meta["model_config"])
+    model = build_model(meta["kind"], meta["model_config"], meta.get("arch", "paper"))
     if config is not None and config != model.cfg:
         raise CheckpointError(
             f"{ckpt_dir} was trained with a different config: "
@@ -166,7 +192,7 @@ def load_checkpoint(
     if meta.get("weights_sha256") not in (None, sha):
         raise CheckpointError(f"{weights}: sha256 differs from the one in {META} (file changed)")
     model.to(device).eval()
-    table = ElementTable.from_dict(meta["element_table"])
+    table = ElementTable.from_dict(meta["element_table"]) if meta.get("element_table") else None
     return LoadedCheckpoint(meta["kind"], model, meta, table, weights, sha)
 
 

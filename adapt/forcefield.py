@@ -66,7 +66,8 @@ class ADAPTForceField(ForceField):
             sha = hashlib.sha256(
                 f"force:{force.sha256}\nenergy:{energy.sha256}".encode()
             ).hexdigest()
-        extra = {"preset": preset}
+        arch = present[0].meta.get("arch", "paper")
+        extra = {"preset": preset, "arch": arch}
         for kind, c in (("force", force), ("energy", energy)):
             if c is not None:
                 extra[kind] = {
@@ -78,6 +79,8 @@ class ADAPTForceField(ForceField):
                     "data_sha256": c.meta.get("data", {}).get("content_sha256"),
                     "n_training_cells": len(c.training_cells),
                 }
+        if arch != "paper":
+            preset = f"{arch} {preset}"
         name = f"ADAPT {preset}" if force is not None else f"ADAPT {preset} (energy only)"
         self.info = ModelInfo(
             name=name,
@@ -107,7 +110,6 @@ class ADAPTForceField(ForceField):
         import torch
 
         from adapt.batching import make_batches, pad
-        from adapt.tokens import tokenize
 
         frames = list(frames)
         if self.energy is not None:
@@ -125,7 +127,7 @@ class ADAPTForceField(ForceField):
         for kind, ck in (("force", self.force), ("energy", self.energy)):
             if ck is None:
                 continue
-            toks = [tokenize(a, ck.table) for a in frames]
+            toks = [ck.tokens(a) for a in frames]
             for idx in make_batches([len(t) for t in toks], bs):
                 tokens, valid = pad([toks[i] for i in idx])
                 with torch.inference_mode():
