@@ -40,6 +40,14 @@ def register_train(train_sub: argparse._SubParsersAction) -> None:
             choices=["tiny", "small", "large"],
             help="model size (small/large = paper App. C); default tiny",
         )
+        p.add_argument(
+            "--variant",
+            dest="variant",
+            choices=["paper", "released"],
+            default="paper",
+            help="paper = the printed equations (default); released = the authors' code "
+            "(docs/adapt-variants.md lists the differences)",
+        )
         p.add_argument("--epochs", type=int, help="epochs (default: the preset's)")
         p.add_argument("--device", default="cpu", help="cpu | cuda | cuda:N (default cpu)")
         p.add_argument(
@@ -55,6 +63,12 @@ def register_train(train_sub: argparse._SubParsersAction) -> None:
         )
         if kind == "force":
             p.add_argument(
+                "--arch",
+                dest="variant",
+                choices=["paper", "released"],
+                help="same as --variant",
+            )
+            p.add_argument(
                 "--loss",
                 choices=["weighted", "log", "mse"],
                 help="weighted = Eq. 12 importance weights (default), log = Eq. 13, mse = plain",
@@ -69,8 +83,9 @@ def register_train(train_sub: argparse._SubParsersAction) -> None:
         else:
             p.add_argument(
                 "--arch",
-                choices=["mlp_residual", "mlp", "decoder"],
-                help="energy network (default mlp_residual, the paper's choice)",
+                choices=["mlp_residual", "mlp", "decoder", "paper", "released"],
+                help="energy network of the paper variant (default mlp_residual, the paper's "
+                "choice; paper = mlp_residual), or released = the authors' code (= --variant released)",
             )
             p.add_argument(
                 "--max-atoms", type=int, help="pad structures to this many atoms (default 220)"
@@ -95,6 +110,14 @@ def cmd_train_adapt(args: argparse.Namespace) -> int:
     from adapt.train import train_adapt
 
     overrides = {k: getattr(args, k) for k in OPTIONAL if getattr(args, k, None) is not None}
+    variant = args.variant or "paper"
+    if args.kind == "energy" and overrides.get("arch") in ("paper", "released"):
+        variant = overrides.pop("arch")
+    if variant == "released":
+        overrides.pop("arch", None)
+        bad = sorted(set(overrides) & {"loss", "lambda1", "lambda2", "attention_radius"})
+        if args.kind == "energy" and bad:
+            raise SystemExit(f"--variant released does not take {bad}")
     if args.augment:
         overrides["augment"] = True
     ckpt = train_adapt(
@@ -105,6 +128,7 @@ def cmd_train_adapt(args: argparse.Namespace) -> int:
         epochs=args.epochs,
         device=args.device,
         seed=args.seed,
+        variant=variant,
         **overrides,
     )
     print(f"ADAPT {args.kind} checkpoint: {ckpt}  (use it as adapt:{args.out})")

@@ -125,3 +125,15 @@ def released_config_from_dict(kind: str, d: dict):
         d["widths"] = tuple(d["widths"])
         return ReleasedEnergyConfig(**d)
     return ReleasedForceConfig(**d)
+
+
+def presets_for(kind: str, preset: str, variant: str = "paper"):
+    """(model config, train config) of ``preset`` in ``variant`` ("paper" | "released")."""
+    from adapt import config
+
+    if variant == "released":
+        return released_preset(kind, preset)
+    if variant != "paper":
+        raise ValueError(f"unknown ADAPT variant {variant!r}; use one of {ARCHS}")
+    base = config.force_preset(preset) if kind == "force" else config.energy_preset(preset)
+    return base, config.train_preset(kind, preset)

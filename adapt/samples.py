@@ -27,9 +27,13 @@ class Sample:
 
 
 def load_split(
-    ds, split: str, table: ElementTable, tcfg, max_atoms: int | None = None
+    ds, split: str, table: ElementTable, tcfg, max_atoms: int | None = None, tokens_of=None
 ) -> list[Sample]:
-    """Every frame of a split as Samples (defect sites from the manifest, else the detector)."""
+    """Every frame of a split as Samples (defect sites from the manifest, else the detector).
+
+    ``tokens_of(atoms)`` builds the tokens (default: :func:`adapt.tokens.tokenize` with ``table``).
+    """
+    tokens_of = tokens_of or (lambda atoms: tokenize(atoms, table))
     from adapt.energy_models import OversizeStructureError
 
     out = []
@@ -46,7 +50,7 @@ def load_split(
             w = importance_weights(atoms, sites, tcfg.loss, tcfg.lambda1, tcfg.lambda2)
             out.append(
                 Sample(
-                    tokenize(atoms, table),
+                    tokens_of(atoms),
                     np.asarray(atoms.get_forces(), dtype=np.float32),
                     w.astype(np.float32),
                     float(atoms.get_potential_energy()),

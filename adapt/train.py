@@ -64,9 +64,13 @@ def batch_loss(model, kind: str, batch, amp: bool, training_augment=None):
         loss = (weights * sq).sum() / (3 * weights.sum())
         return loss, float(err.detach().abs().sum()), int(valid.sum()) * 3
     n = valid.sum(1).to(torch.float64)
-    target = ((energy - n * model.e0.double()) / model.e_scale.double()).float()
+    if hasattr(model, "standardise_target"):  # the released variant: its own target scaling
+        target, scale = model.standardise_target(energy, n).float(), model.y_scale.double()
+    else:
+        target = ((energy - n * model.e0.double()) / model.e_scale.double()).float()
+        scale = model.e_scale.double()
     loss = torch.mean((pred - target) ** 2)
-    err_ev = (pred.detach().double() - target.double()) * model.e_scale.double()
+    err_ev = (pred.detach().double() - target.double()) * scale
     return loss, float(err_ev.abs().sum()), len(energy)
 
 
@@ -127,20 +131,42 @@ def train_adapt(
     epochs: int | None = None,
     device: str = "cpu",
     seed: int = 0,
+    variant: str = "paper",
     **overrides,
 ) -> Path:
-    """Train (or resume) an ADAPT ``kind`` ("force" | "energy") model; returns the checkpoint dir."""
+    """Train (or resume) an ADAPT ``kind`` ("force" | "energy") model; returns the checkpoint dir.
+
+    ``variant``: "paper" (the printed equations) or "released" (the authors' code,
+    :mod:`adapt.released`); the checkpoint records it as ``arch``.
+    """
     from benchmarks.data.dataset import Dataset
 
     out = Path(out_dir)
-    base = force_preset(preset) if kind == "force" else energy_preset(preset)
-    mcfg, tcfg = apply_overrides(base, train_preset(kind, preset), overrides)
+    if variant == "released":
+        from adapt.released_config import released_config_from_dict, released_preset
+
+        base, base_train = released_preset(kind, preset)
+        mcfg, tcfg = apply_overrides(base, base_train, overrides)
+        mcfg = released_config_from_dict(kind, config_to_dict(mcfg))
+    elif variant == "paper":
+        base = force_preset(preset) if kind == "force" else energy_preset(preset)
+        mcfg, tcfg = apply_overrides(base, train_preset(kind, preset), overrides)
+    else:
+        raise ValueError(f"unknown ADAPT variant {variant!r}; use 'paper' or 'released'")
     if epochs is not None:
         tcfg = apply_overrides(mcfg, tcfg, {"epochs": int(epochs)})[1]
     ds = Dataset(data_dir)
     table = default_table()
     key = _run_key(kind, mcfg, tcfg, seed, ds.sha256)
     key["element_table"] = table.sha256
+    if variant != "paper":  # paper runs keep their old key, so they still resume
+        key["variant"] = variant
+    tokens_of = None
+    if variant == "released":
+        from adapt.released_tokens import released_tokens
+
+        def tokens_of(atoms):
+            return released_tokens(atoms, mcfg, table)
     state_path = out / "last" / "state.json"
     state = json.loads(state_path.read_text()) if state_path.is_file() else None
     if state is not None and state["run_key"] != key:
@@ -158,19 +184,24 @@ def train_adapt(
         torch.backends.cudnn.allow_tf32 = True
     amp = tcfg.amp == "bf16"
     max_atoms = mcfg.max_atoms if kind == "energy" else None
-    train = load_split(ds, "train", table, tcfg, max_atoms)
-    val = load_split(ds, "val", table, tcfg, max_atoms)
+    train = load_split(ds, "train", table, tcfg, max_atoms, tokens_of)
+    val = load_split(ds, "val", table, tcfg, max_atoms, tokens_of)
     if not train:
         raise ValueError(f"{ds.root}: no frames in the train split")
     if all(r.split is None for r in ds.records()):
         log.warning("%s is unsplit: training and validating on every trajectory", ds.root)
     if not val:
         log.warning("%s has no val split: selecting the best epoch on the train loss", ds.root)
-    stats = normalisation(train, table)
-
     torch.manual_seed(seed)
-    model = ck.build_model(kind, config_to_dict(mcfg))
-    set_normalisation(model, kind, stats)
+    model = ck.build_model(kind, config_to_dict(mcfg), variant)
+    if variant == "released":
+        from adapt.released_stats import released_normalisation, set_released_normalisation
+
+        stats = released_normalisation(train, kind)
+        set_released_normalisation(model, stats)
+    else:
+        stats = normalisation(train, table)
+        set_normalisation(model, kind, stats)
     model.to(dev)
     opt = torch.optim.Adam(model.parameters(), lr=tcfg.lr, weight_decay=tcfg.weight_decay)
     start, best, best_epoch = 0, math.inf, 0
@@ -183,6 +214,7 @@ def train_adapt(
 
     meta = {
         "kind": kind,
+        "arch": variant,
         "preset": preset,
         "model_config": config_to_dict(mcfg),
         "train_config": config_to_dict(tcfg),
@@ -201,7 +233,7 @@ def train_adapt(
         "training_cells": ck.unique_cells([s.cell for s in train]),
         "created_by": _created_by(),
     }
-    if kind == "force" and mcfg.attention_radius is not None:
+    if kind == "force" and getattr(mcfg, "attention_radius", None) is not None:
         meta["allowed_interactions"] = _allowed(val or train, mcfg.attention_radius)
 
     for epoch in range(start + 1, tcfg.epochs + 1):

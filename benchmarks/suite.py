@@ -458,12 +458,13 @@ def _check_trainer_settings(job: TrainJob, where: _Where, key: str) -> None:
         return
     from adapt import config
 
+    from adapt.released_config import presets_for
+
     kind = job.kind.removeprefix("adapt-")
+    options = dict(job.options)
     try:
-        base = (
-            config.force_preset(job.preset) if kind == "force" else config.energy_preset(job.preset)
-        )
-        config.apply_overrides(base, config.train_preset(kind, job.preset), job.options)
+        base, base_train = presets_for(kind, job.preset, options.pop("variant", "paper"))
+        config.apply_overrides(base, base_train, options)
     except (TypeError, ValueError) as exc:
         where.fail(key, str(exc))
 

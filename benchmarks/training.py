@@ -76,13 +76,14 @@ def job_done(job: TrainJob, out: Path) -> bool:
         return (out / "mace.json").is_file()
     import json
 
-    from adapt import config
+    from adapt.released_config import presets_for
 
     state = out / "last" / "state.json"
     if not state.is_file():
         return False
     kind = job.kind.removeprefix("adapt-")
-    epochs = job.epochs or config.train_preset(kind, job.preset).epochs
+    variant = dict(job.options).get("variant", "paper")
+    epochs = job.epochs or presets_for(kind, job.preset, variant)[1].epochs
     return json.loads(state.read_text()).get("epoch", 0) >= epochs
 
 

@@ -224,3 +224,46 @@ def test_weights_only_holds_even_when_mace_disabled_it(tmp_path, monkeypatch):
     import os
 
     assert os.environ["TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD"] == "1"  # restored afterwards
+
+
+def test_train_released_and_paper_on_the_same_data(tmp_path):
+    import json
+
+    from adapt.testing import smooth_label_dataset
+    from adapt.train import train_adapt
+
+    ds = smooth_label_dataset(tmp_path / "ds", n_traj=3, n_frames=2, k=1)
+    runs = {}
+    for variant in ("released", "paper"):
+        run = tmp_path / variant
+        for kind in ("force", "energy"):
+            train_adapt(kind, ds.root, run / kind, preset="tiny", epochs=20, seed=0, variant=variant)
+        runs[variant] = load_run(run)
+    rel = runs["released"]
+    assert rel.force.arch == "released" and runs["paper"].force.arch == "paper"
+    assert type(rel.force.model).__name__ == "ReleasedForceModel"
+    assert type(rel.energy.model).__name__ == "ReleasedEnergyModel"
+    assert "released" in rel.info.name
+    rows = [json.loads(x) for x in (tmp_path / "released/force/metrics.jsonl").read_text().splitlines()]
+    assert rows[-1]["train_loss"] < 0.8 * rows[0]["train_loss"]  # it learns
+    frames = [ds.read(r)[0] for r in ds.records()]
+    for p in rel.predict(frames):
+        assert np.isfinite(p.forces).all() and np.isfinite(p.energy)
+    # a rerun resumes (returns at once); the other variant in the same dir is refused
+    train_adapt("force", ds.root, tmp_path / "released/force", preset="tiny", epochs=20, variant="released")
+    with pytest.raises(ValueError, match="different run"):
+        train_adapt("force", ds.root, tmp_path / "released/force", preset="tiny", epochs=20)
+
+
+def test_checkpoints_without_arch_load_as_paper(tmp_path):
+    import json
+
+    from adapt.checkpoint import META, load_checkpoint, save_checkpoint
+    from adapt.testing import tiny_checkpoint
+
+    ck = tiny_checkpoint("force")
+    meta = {k: v for k, v in ck.meta.items() if k != "arch"}
+    save_checkpoint(tmp_path / "force", ck.model, meta)
+    assert "arch" not in json.loads((tmp_path / "force" / META).read_text())
+    back = load_checkpoint(tmp_path / "force")
+    assert back.arch == "paper" and type(back.model).__name__ == "ADAPTForceModel"
