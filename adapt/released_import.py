@@ -183,15 +183,20 @@ def read_stats(path, kind: str, n_features: int, y_keys=None) -> dict[str, torch
     obj = safe_load(path)
     if not isinstance(obj, Mapping):
         raise ImportModelError(f"{path}: holds a {type(obj).__name__}, expected a dict of tensors")
+    has = sorted(map(str, obj))
+    has = ", ".join(has[:6]) + (f" ... ({len(has)} keys)" if len(has) > 6 else "")
+    for key in ("x_mean", "x_std"):
+        if key not in obj:
+            raise ImportModelError(f"{path}: missing key {key!r} (not a norm-stats file? has {has})")
     options = y_keys or (FORCE_Y if kind == "force" else ENERGY_Y)
     pair = next((p for p in options if all(k in obj for k in p)), None)
     if pair is None:
         want = " or ".join("/".join(p) for p in options)
-        raise ImportModelError(f"{path}: missing key {want} ({kind} output stats); has {sorted(obj)}")
+        raise ImportModelError(f"{path}: missing key {want} ({kind} output stats; has {has})")
     out = {}
     for name, key in zip(BUFFERS, ("x_mean", "x_std", *pair), strict=True):
-        if key not in obj:
-            raise ImportModelError(f"{path}: missing key {key!r}")
+        if not torch.is_tensor(obj[key]):
+            raise ImportModelError(f"{path}: key {key!r} is a {type(obj[key]).__name__}, not a tensor")
         t = torch.as_tensor(obj[key], dtype=torch.float32).reshape(-1)
         if not torch.isfinite(t).all():
             raise ImportModelError(f"{path}: key {key!r} has non-finite values")

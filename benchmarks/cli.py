@@ -19,6 +19,7 @@ TOP_LEVEL = [
     ("reports.cli", "register"),  # report
     ("benchmarks.data.cli", "register"),  # data generate|import|get|info
     ("baselines.cli", "register"),  # models
+    ("adapt.cli", "register_import"),  # import-model adapt
 ]
 TRAIN = [
     ("adapt.cli", "register_train"),  # train adapt-force | adapt-energy

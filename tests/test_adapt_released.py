@@ -142,14 +142,12 @@ def test_authors_key_layout():
 
 def test_import_matches_independent_forward(tmp_path):
     paths, force_sd, energy_sd, stats = _authors_files(tmp_path)
-    run = import_released(
-        tmp_path / "run",
-        paths["norm_stats.pt"],
-        force=paths["force.pth"],
-        energy=paths["energy.pth"],
-        n_heads=4,
-        max_atoms=70,
-    )
+    from benchmarks.cli import main
+
+    run = tmp_path / "run"
+    argv = ["import-model", "adapt", "--force", str(paths["force.pth"]), "--energy"]
+    argv += [str(paths["energy.pth"]), "--norm-stats", str(paths["norm_stats.pt"])]
+    assert main([*argv, "--out", str(run), "--heads", "4", "--max-atoms", "70"]) == 0
     ff = load_run(run)
     assert ff.force.arch == ff.energy.arch == "released"
     frames = _frames()
@@ -267,3 +265,13 @@ def test_checkpoints_without_arch_load_as_paper(tmp_path):
     assert "arch" not in json.loads((tmp_path / "force" / META).read_text())
     back = load_checkpoint(tmp_path / "force")
     assert back.arch == "paper" and type(back.model).__name__ == "ADAPTForceModel"
+
+
+def test_cli_bad_file_is_one_line_and_exit_2(tmp_path, capsys):
+    from benchmarks.cli import main
+
+    paths, *_ = _authors_files(tmp_path)
+    argv = ["import-model", "adapt", "--force", str(paths["force.pth"]), "--out", str(tmp_path / "r")]
+    assert main([*argv, "--norm-stats", str(paths["force.pth"]), "--heads", "4"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "force.pth: missing key" in err and "x_mean" in err
