@@ -141,7 +141,7 @@ class LoadedCheckpoint:
 
     @property
     def arch(self) -> str:
-        """"paper" or "released" (checkpoints written before the field existed are "paper")."""
+        """ "paper" or "released" (checkpoints written before the field existed are "paper")."""
         return self.meta.get("arch", "paper")
 
     def tokens(self, atoms) -> np.ndarray:

@@ -57,7 +57,9 @@ class _Normalised(nn.Module):
                 buf = getattr(self, name)
                 t = torch.as_tensor(v, dtype=torch.float32).reshape(-1)
                 if t.shape != buf.shape:
-                    raise ValueError(f"{name}: {tuple(t.shape)} values, expected {tuple(buf.shape)}")
+                    raise ValueError(
+                        f"{name}: {tuple(t.shape)} values, expected {tuple(buf.shape)}"
+                    )
                 buf.copy_(t)
 
     def normalise(self, x: torch.Tensor) -> torch.Tensor:

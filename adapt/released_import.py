@@ -187,7 +187,9 @@ def read_stats(path, kind: str, n_features: int, y_keys=None) -> dict[str, torch
     has = ", ".join(has[:6]) + (f" ... ({len(has)} keys)" if len(has) > 6 else "")
     for key in ("x_mean", "x_std"):
         if key not in obj:
-            raise ImportModelError(f"{path}: missing key {key!r} (not a norm-stats file? has {has})")
+            raise ImportModelError(
+                f"{path}: missing key {key!r} (not a norm-stats file? has {has})"
+            )
     options = y_keys or (FORCE_Y if kind == "force" else ENERGY_Y)
     pair = next((p for p in options if all(k in obj for k in p)), None)
     if pair is None:
@@ -196,7 +198,9 @@ def read_stats(path, kind: str, n_features: int, y_keys=None) -> dict[str, torch
     out = {}
     for name, key in zip(BUFFERS, ("x_mean", "x_std", *pair), strict=True):
         if not torch.is_tensor(obj[key]):
-            raise ImportModelError(f"{path}: key {key!r} is a {type(obj[key]).__name__}, not a tensor")
+            raise ImportModelError(
+                f"{path}: key {key!r} is a {type(obj[key]).__name__}, not a tensor"
+            )
         t = torch.as_tensor(obj[key], dtype=torch.float32).reshape(-1)
         if not torch.isfinite(t).all():
             raise ImportModelError(f"{path}: key {key!r} has non-finite values")
@@ -314,12 +318,18 @@ def import_released(
             "preset": "imported",
             "model_config": config_to_dict(cfg),
             "n_params": sum(p.numel() for p in model.parameters()),
-            "normalisation": {
-                k: getattr(model, k).tolist() for k in BUFFERS
-            }
-            | {"rule": "x' = (x - x_mean) / (0.3 (x_std + 1e-6)); y = y' 0.3 (y_std + 1e-6) + y_mean"},
-            "element_table": table.to_dict() if table is not None and cfg.token_layout == "descriptors12" else None,
-            "data": {"name": "imported", "level_of_theory": level_of_theory, "content_sha256": None},
+            "normalisation": {k: getattr(model, k).tolist() for k in BUFFERS}
+            | {
+                "rule": "x' = (x - x_mean) / (0.3 (x_std + 1e-6)); y = y' 0.3 (y_std + 1e-6) + y_mean"
+            },
+            "element_table": table.to_dict()
+            if table is not None and cfg.token_layout == "descriptors12"
+            else None,
+            "data": {
+                "name": "imported",
+                "level_of_theory": level_of_theory,
+                "content_sha256": None,
+            },
             "training_cells": [],
             "imported_from": {
                 "weights": str(Path(weights).resolve()),

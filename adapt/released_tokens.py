@@ -42,8 +42,10 @@ def atomic_number(period: float, group: float) -> int | None:
     """Z at (period, group) of the authors' grid; None where it has no element."""
     if not (float(period).is_integer() and float(group).is_integer()):
         return None
-    return element_data()["atomic_number_by_period_group"].get(str(int(period)), {}).get(
-        str(int(group))
+    return (
+        element_data()["atomic_number_by_period_group"]
+        .get(str(int(period)), {})
+        .get(str(int(group)))
     )
 
 
@@ -89,7 +91,9 @@ def table_from_native(x_list, source: str = "") -> ElementTable:
             sym = chemical_symbols[z]
             row = tuple(float(v) for v in desc)
             if sym in rows and not np.allclose(rows[sym], row, rtol=0, atol=1e-6):
-                raise ValueError(f"{where}element {sym} has two descriptor rows: {rows[sym]} and {row}")
+                raise ValueError(
+                    f"{where}element {sym} has two descriptor rows: {rows[sym]} and {row}"
+                )
             rows[sym] = row
     if not rows:
         raise ValueError(f"{where}no atoms found")

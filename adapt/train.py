@@ -167,6 +167,7 @@ def train_adapt(
 
         def tokens_of(atoms):
             return released_tokens(atoms, mcfg, table)
+
     state_path = out / "last" / "state.json"
     state = json.loads(state_path.read_text()) if state_path.is_file() else None
     if state is not None and state["run_key"] != key:

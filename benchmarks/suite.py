@@ -457,7 +457,6 @@ def _check_trainer_settings(job: TrainJob, where: _Where, key: str) -> None:
             where.fail(key, f"mace takes preset, epochs and seed only, got {sorted(job.options)}")
         return
     from adapt import config
-
     from adapt.released_config import presets_for
 
     kind = job.kind.removeprefix("adapt-")

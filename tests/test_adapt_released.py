@@ -127,9 +127,15 @@ def _frames():
 def test_authors_key_layout():
     model = ReleasedForceModel(ReleasedForceConfig(n_layers=1))
     keys = set(authors_state_dict(model))
-    assert {"lin1.weight", "embed_norm.bias", "layers.0.self_attn.in_proj_weight",
-            "layers.0.self_attn.out_proj.bias", "layers.0.norm2.weight", "norm.weight",
-            "output_linear.bias"} <= keys
+    assert {
+        "lin1.weight",
+        "embed_norm.bias",
+        "layers.0.self_attn.in_proj_weight",
+        "layers.0.self_attn.out_proj.bias",
+        "layers.0.norm2.weight",
+        "norm.weight",
+        "output_linear.bias",
+    } <= keys
     energy = ReleasedEnergyModel(ReleasedEnergyConfig())
     sd = authors_state_dict(energy)
     assert sd["model.1.fc.weight"].shape == (4096, 2640) and "model.1.skip.weight" in sd
@@ -163,8 +169,10 @@ def test_import_matches_independent_forward(tmp_path):
 
 
 def test_norm_stats_round_trip(tmp_path):
-    paths, *_ , stats = _authors_files(tmp_path)
-    run = import_released(tmp_path / "run", paths["norm_stats.pt"], force=paths["force.pth"], n_heads=4)
+    paths, *_, stats = _authors_files(tmp_path)
+    run = import_released(
+        tmp_path / "run", paths["norm_stats.pt"], force=paths["force.pth"], n_heads=4
+    )
     ff = load_run(run)
     m = ff.force.model
     np.testing.assert_array_equal(m.x_mean.numpy(), stats["x_mean"][:-1].numpy())
@@ -194,17 +202,47 @@ def test_bad_files(tmp_path):
     broken = dict(force_sd)
     del broken["layers.1.norm2.bias"]
     torch.save(broken, tmp_path / "broken.pth")
-    _expect(r"broken.pth: missing key 'layers.1.norm2.bias'", out=out, norm_stats=ns, force=tmp_path / "broken.pth", n_heads=4)
+    _expect(
+        r"broken.pth: missing key 'layers.1.norm2.bias'",
+        out=out,
+        norm_stats=ns,
+        force=tmp_path / "broken.pth",
+        n_heads=4,
+    )
     wrong = dict(force_sd, **{"norm.weight": torch.ones(7)})
     torch.save(wrong, tmp_path / "wrong.pth")
-    _expect(r"wrong.pth: key 'norm.weight' has shape \(7,\)", out=out, norm_stats=ns, force=tmp_path / "wrong.pth", n_heads=4)
+    _expect(
+        r"wrong.pth: key 'norm.weight' has shape \(7,\)",
+        out=out,
+        norm_stats=ns,
+        force=tmp_path / "wrong.pth",
+        n_heads=4,
+    )
     _expect("not divisible by n_heads 3", out=out, norm_stats=ns, force=fp, n_heads=3)
     torch.save({k: v for k, v in stats.items() if k != "y_std_force"}, tmp_path / "s1.pt")
-    _expect("s1.pt: missing key y_mean_force/y_std_force", out=out, norm_stats=tmp_path / "s1.pt", force=fp, n_heads=4)
+    _expect(
+        "s1.pt: missing key y_mean_force/y_std_force",
+        out=out,
+        norm_stats=tmp_path / "s1.pt",
+        force=fp,
+        n_heads=4,
+    )
     torch.save(dict(stats, x_std=torch.ones(5)), tmp_path / "s2.pt")
-    _expect(r"s2.pt: key 'x_std' has 5 values", out=out, norm_stats=tmp_path / "s2.pt", force=fp, n_heads=4)
+    _expect(
+        r"s2.pt: key 'x_std' has 5 values",
+        out=out,
+        norm_stats=tmp_path / "s2.pt",
+        force=fp,
+        n_heads=4,
+    )
     torch.save({k: v for k, v in stats.items() if "energy" not in k}, tmp_path / "s3.pt")
-    _expect("s3.pt: missing key y_mean_energy", out=out, norm_stats=tmp_path / "s3.pt", energy=paths["energy.pth"], max_atoms=70)
+    _expect(
+        "s3.pt: missing key y_mean_energy",
+        out=out,
+        norm_stats=tmp_path / "s3.pt",
+        energy=paths["energy.pth"],
+        max_atoms=70,
+    )
     assert not out.exists()  # nothing half-written
 
 
@@ -235,20 +273,26 @@ def test_train_released_and_paper_on_the_same_data(tmp_path):
     for variant in ("released", "paper"):
         run = tmp_path / variant
         for kind in ("force", "energy"):
-            train_adapt(kind, ds.root, run / kind, preset="tiny", epochs=20, seed=0, variant=variant)
+            train_adapt(
+                kind, ds.root, run / kind, preset="tiny", epochs=20, seed=0, variant=variant
+            )
         runs[variant] = load_run(run)
     rel = runs["released"]
     assert rel.force.arch == "released" and runs["paper"].force.arch == "paper"
     assert type(rel.force.model).__name__ == "ReleasedForceModel"
     assert type(rel.energy.model).__name__ == "ReleasedEnergyModel"
     assert "released" in rel.info.name
-    rows = [json.loads(x) for x in (tmp_path / "released/force/metrics.jsonl").read_text().splitlines()]
+    rows = [
+        json.loads(x) for x in (tmp_path / "released/force/metrics.jsonl").read_text().splitlines()
+    ]
     assert rows[-1]["train_loss"] < 0.8 * rows[0]["train_loss"]  # it learns
     frames = [ds.read(r)[0] for r in ds.records()]
     for p in rel.predict(frames):
         assert np.isfinite(p.forces).all() and np.isfinite(p.energy)
     # a rerun resumes (returns at once); the other variant in the same dir is refused
-    train_adapt("force", ds.root, tmp_path / "released/force", preset="tiny", epochs=20, variant="released")
+    train_adapt(
+        "force", ds.root, tmp_path / "released/force", preset="tiny", epochs=20, variant="released"
+    )
     with pytest.raises(ValueError, match="different run"):
         train_adapt("force", ds.root, tmp_path / "released/force", preset="tiny", epochs=20)
 
@@ -271,7 +315,14 @@ def test_cli_bad_file_is_one_line_and_exit_2(tmp_path, capsys):
     from benchmarks.cli import main
 
     paths, *_ = _authors_files(tmp_path)
-    argv = ["import-model", "adapt", "--force", str(paths["force.pth"]), "--out", str(tmp_path / "r")]
+    argv = [
+        "import-model",
+        "adapt",
+        "--force",
+        str(paths["force.pth"]),
+        "--out",
+        str(tmp_path / "r"),
+    ]
     assert main([*argv, "--norm-stats", str(paths["force.pth"]), "--heads", "4"]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "force.pth: missing key" in err and "x_mean" in err
