@@ -103,6 +103,8 @@ def models_row(slot: ModelSlot) -> dict:
         "reason": slot.reason,
         "train": ";".join(f"{j.kind}:{j.preset}:{j.epochs or ''}" for j in slot.entry.train),
     }
+    if any(j.kind.startswith("adapt-") for j in slot.entry.train):
+        row["adapt_arch"] = overrides.get("variant", "paper")  # docs/adapt-variants.md
     if slot.entry.group == "energy_architectures":
         row["energy_arch"] = overrides.get("arch", "mlp_residual")
     if slot.entry.group == "attention_radius":

@@ -18,7 +18,7 @@ A suite is a TOML file (see ``benchmarks/suites/quick.toml`` for a commented exa
 
     [[models]]
     name = "ADAPT tiny"           # ... or a train block: the suite trains what it evaluates
-    group = "main"                # report grouping: main | energy_architectures | attention_radius
+    group = "main"                # report grouping: main | energy_architectures | attention_radius | adapt_variants
     train.adapt-force = { preset = "tiny", epochs = 10 }
     train.adapt-energy = { preset = "tiny", epochs = 10, arch = "mlp" }  # extra keys: overrides
 
@@ -48,7 +48,7 @@ SUITES_DIR = Path(__file__).parent / "suites"
 TASKS = ("metrics", "relax", "timing")
 TRAIN_KINDS = ("adapt-force", "adapt-energy", "mace")
 SPLIT_NAMES = ("train", "val", "test", "all")
-GROUPS = ("main", "energy_architectures", "attention_radius", "foundation")
+GROUPS = ("main", "energy_architectures", "attention_radius", "foundation", "adapt_variants")
 
 
 class SuiteError(ValueError):

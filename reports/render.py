@@ -14,6 +14,7 @@ import numpy as np
 from benchmarks.atomic import write_text_atomic
 from reports import figures
 from reports.ablations import attention_radius_table, energy_arch_table
+from reports.variants import variant_tables
 from reports.blocks import Block, Bullets, Heading, Image, Para, to_html, to_markdown
 from reports.definitions import definitions
 from reports.provenance import provenance_blocks
@@ -78,6 +79,9 @@ def build_blocks(res) -> list[Block]:
     ]
     if ablations:
         blocks += [Heading(2, "Ablations"), *ablations]
+    variants = variant_tables(res, views)
+    if variants:
+        blocks += [Heading(2, "ADAPT variants (paper vs released)"), *variants]
     skipped = skipped_table(res)
     blocks += [Heading(2, "Skipped or failed models")]
     if skipped:

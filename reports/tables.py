@@ -4,8 +4,9 @@ Model order, everywhere in the report: ADAPT first, then models retrained on the
 then pretrained models, the zero baseline last; within each group by force MAE (ascending) on the
 table's view. "Pretrained" means models.csv group ``foundation``, family mattersim/chgnet/sevennet,
 a ``lot_mismatch`` flag, or a name that says so (pretrained, foundation, zero-shot, MP-0, MPA, OMAT).
-Models of the ablation groups (``energy_architectures``, ``attention_radius``) appear only in their
-own tables (reports.ablations), not in the main accuracy tables and figures.
+Models of the ablation groups (``energy_architectures``, ``attention_radius``, ``adapt_variants``)
+appear only in their own tables (reports.ablations, reports.variants), not in the main accuracy
+tables and figures.
 
 Row markers: † ``lot_mismatch`` (trained on another level of theory than the dataset's; compare
 the aligned energy column), ‡ ``unseen_cell`` (ADAPT predicted on cells absent from its training
@@ -38,7 +39,7 @@ FLAG_NOTES = {
 PRETRAINED_FAMILIES = {"mattersim", "chgnet", "sevennet"}
 PRETRAINED_NAME = re.compile(r"pre-?trained|foundation|zero-?shot|\bmp-?0|\bmpa\b|omat", re.I)
 OK_STATUS = {"", "ok", "done", "loaded", "available", "evaluated", "success"}
-ABLATION_GROUPS = {"energy_architectures", "attention_radius"}
+ABLATION_GROUPS = {"energy_architectures", "attention_radius", "adapt_variants"}
 
 # metric -> unit, from the code that computes them
 METRIC_UNITS = {**M.FORCE_METRICS, **M.ENERGY_METRICS, **M.ALIGNED_ENERGY_METRICS}
