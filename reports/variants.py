@@ -1,7 +1,7 @@
 """ADAPT `paper` vs `released` (docs/adapt-variants.md): a side-by-side accuracy table of every
 ADAPT model of the run with its variant, and the table of differences (adapt.variants).
 
-A model's variant: models.csv ``adapt_arch`` (written from the suite entry's ``variant``
+Rows: the ADAPT models outside the two ablation groups. A model's variant: models.csv ``adapt_arch`` (written from the suite entry's ``variant``
 override), else ``arch`` in its ``extra`` column (the checkpoint's record), else "released" when
 its name says so, else "paper" for family adapt. The section appears when the run holds at least
 one ``released`` ADAPT model.
@@ -34,7 +34,10 @@ def comparison_table(results: Results, view: View) -> Table | None:
     facts, piv = model_facts(results), pivot(results, view, "all")
     rows = []
     for name in piv.index:
-        variant = adapt_variant(name, facts.get(name, {}))
+        row = facts.get(name, {})
+        if str(row.get("group") or "") in ("energy_architectures", "attention_radius"):
+            continue  # the paper variant's ablations have their own tables
+        variant = adapt_variant(name, row)
         if variant is None:
             continue
         rows.append(
