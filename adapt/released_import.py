@@ -26,7 +26,6 @@ Every problem is an :class:`ImportModelError` naming the file and the key.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import re
 from collections.abc import Mapping
@@ -34,6 +33,7 @@ from pathlib import Path
 
 import torch
 
+from adapt.fileio import file_sha256
 from adapt.released import BUFFERS, ReleasedEnergyModel, ReleasedForceModel
 from adapt.released_config import ReleasedEnergyConfig, ReleasedForceConfig
 
@@ -237,14 +237,6 @@ def fill(model, sd: dict, stats: dict, path) -> None:
                 f"{path}: key {k!r} has shape {tuple(sd[k].shape)}, expected {tuple(own[k].shape)}"
             )
     model.load_state_dict({**sd, **stats}, strict=True)
-
-
-def file_sha256(path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def build_imported(kind: str, weights, stats_path, **opts):

@@ -11,10 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.atomic import write_text_atomic
+from adapt.fileio import write_text_atomic
 from reports import figures
 from reports.ablations import attention_radius_table, energy_arch_table
-from reports.variants import variant_tables
 from reports.blocks import Block, Bullets, Heading, Image, Para, to_html, to_markdown
 from reports.definitions import definitions
 from reports.provenance import provenance_blocks
@@ -33,6 +32,7 @@ from reports.tables import (
     skipped_table,
     view_models,
 )
+from reports.variants import variant_tables
 
 __all__ = ["ResultsError", "write_report"]
 

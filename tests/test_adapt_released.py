@@ -13,12 +13,12 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from adapt.forcefield import load_run
 from adapt.released import ReleasedEnergyModel, ReleasedForceModel, authors_state_dict
 from adapt.released_config import ReleasedEnergyConfig, ReleasedForceConfig
 from adapt.released_import import ImportModelError, import_released, safe_load
 from adapt.testing import torch_threads
 from adapt.tokens import default_table, tokenize
+from baselines.adapt import load_run
 from benchmarks.testing import si_cell
 
 R, EPS = 0.3, 1e-6
@@ -265,17 +265,15 @@ def test_weights_only_holds_even_when_mace_disabled_it(tmp_path, monkeypatch):
 def test_train_released_and_paper_on_the_same_data(tmp_path):
     import json
 
-    from adapt.testing import smooth_label_dataset
     from adapt.train import train_adapt
+    from benchmarks.testing import smooth_label_dataset
 
     ds = smooth_label_dataset(tmp_path / "ds", n_traj=3, n_frames=2, k=1)
     runs = {}
     for variant in ("released", "paper"):
         run = tmp_path / variant
         for kind in ("force", "energy"):
-            train_adapt(
-                kind, ds.root, run / kind, preset="tiny", epochs=20, seed=0, variant=variant
-            )
+            train_adapt(kind, ds, run / kind, preset="tiny", epochs=20, seed=0, variant=variant)
         runs[variant] = load_run(run)
     rel = runs["released"]
     assert rel.force.arch == "released" and runs["paper"].force.arch == "paper"
@@ -291,10 +289,10 @@ def test_train_released_and_paper_on_the_same_data(tmp_path):
         assert np.isfinite(p.forces).all() and np.isfinite(p.energy)
     # a rerun resumes (returns at once); the other variant in the same dir is refused
     train_adapt(
-        "force", ds.root, tmp_path / "released/force", preset="tiny", epochs=20, variant="released"
+        "force", ds, tmp_path / "released/force", preset="tiny", epochs=20, variant="released"
     )
     with pytest.raises(ValueError, match="different run"):
-        train_adapt("force", ds.root, tmp_path / "released/force", preset="tiny", epochs=20)
+        train_adapt("force", ds, tmp_path / "released/force", preset="tiny", epochs=20)
 
 
 def test_checkpoints_without_arch_load_as_paper(tmp_path):

@@ -1,8 +1,8 @@
-"""`adapt-bench train adapt-force | adapt-energy` (-> adapt.train.train_adapt) and
-`adapt-bench import-model adapt` (-> adapt.released_import.import_released): parse, then call.
+"""`adapt-bench train adapt-force | adapt-energy | mace`: parse, open the dataset, call the trainer.
 
-RUN_DIR/force and RUN_DIR/energy are the checkpoint directories, so ``adapt:RUN_DIR`` loads both.
-Nothing heavy is imported at module level.
+ADAPT: RUN_DIR/force and RUN_DIR/energy are the checkpoint directories, so ``adapt:RUN_DIR`` loads
+both (adapt.train.train_adapt). MACE: baselines.mace_train.train_mace. Nothing heavy is imported
+at module level.
 """
 
 from __future__ import annotations
@@ -14,6 +14,11 @@ KINDS = {"adapt-force": "force", "adapt-energy": "energy"}
 
 
 def register_train(train_sub: argparse._SubParsersAction) -> None:
+    _register_adapt(train_sub)
+    _register_mace(train_sub)
+
+
+def _register_adapt(train_sub: argparse._SubParsersAction) -> None:
     for target, kind in KINDS.items():
         what = "force Transformer (Eqs. 1-11)" if kind == "force" else "energy model (Sec. 2.2)"
         p = train_sub.add_parser(
@@ -109,6 +114,8 @@ OPTIONAL = (
 
 def cmd_train_adapt(args: argparse.Namespace) -> int:
     from adapt.train import train_adapt
+    from baselines.paths import progress_enabled
+    from benchmarks.data.dataset import Dataset
 
     overrides = {k: getattr(args, k) for k in OPTIONAL if getattr(args, k, None) is not None}
     variant = args.variant or "paper"
@@ -123,92 +130,48 @@ def cmd_train_adapt(args: argparse.Namespace) -> int:
         overrides["augment"] = True
     ckpt = train_adapt(
         args.kind,
-        args.data,
+        Dataset(args.data),
         args.out / args.kind,
         preset=args.preset,
         epochs=args.epochs,
         device=args.device,
         seed=args.seed,
         variant=variant,
+        progress=progress_enabled(),
         **overrides,
     )
     print(f"ADAPT {args.kind} checkpoint: {ckpt}  (use it as adapt:{args.out})")
     return 0
 
 
-def register_import(sub: argparse._SubParsersAction) -> None:
-    """`adapt-bench import-model adapt --force F.pth [--energy E.pth] --norm-stats S.pt --out D`."""
-    p = sub.add_parser(
-        "import-model",
-        help="import the ADAPT authors' released weights as a run dir (adapt:RUN_DIR)",
-        description=(
-            "Read the ADAPT authors' state dicts (saved_models/force_baseline.pth, "
-            "energy_baseline.pth of github.com/EvanDramko/ADAPT_Released) and their "
-            "utils/norm_stats.pt with torch.load(weights_only=True) (no code is unpickled), infer "
-            "the sizes from the tensor shapes and write RUN_DIR/force and RUN_DIR/energy as "
-            "safetensors + JSON checkpoints of the 'released' variant. adapt:RUN_DIR then "
-            "predicts what their inference code predicts. Bad files: one line naming file and "
-            "key, exit status 2."
-        ),
-    )
-    p.add_argument("family", choices=["adapt"], help="model family (adapt)")
-    p.add_argument("--force", type=Path, help="their force model state dict (.pth)")
-    p.add_argument("--energy", type=Path, help="their energy model state dict (.pth)")
-    p.add_argument("--norm-stats", required=True, type=Path, help="their norm_stats.pt")
+def _register_mace(train_sub: argparse._SubParsersAction) -> None:
+    from baselines.mace_train import PRESETS
+
+    p = train_sub.add_parser("mace", help="train MACE from scratch on a dataset's train/val split")
+    p.set_defaults(func=cmd_train_mace)
     p.add_argument(
-        "--energy-stats",
-        type=Path,
-        help="a separate file with y_mean_energy / y_std_energy (default: --norm-stats)",
+        "--data", required=True, help="dataset directory (its train/val splits are used)"
     )
-    p.add_argument("--out", required=True, type=Path, help="run directory to write")
+    p.add_argument("--out", required=True, help="run directory for the model, logs and checkpoints")
     p.add_argument(
-        "--heads",
-        type=int,
-        default=8,
-        help="attention heads of the force model (not stored in the weights; theirs: 8)",
+        "--preset",
+        choices=sorted(PRESETS),
+        default="tiny",
+        help="tiny: 16 channels, max_L 1, correlation 2, 15 epochs, <=300 train and <=100 "
+        "validation frames (CPU, minutes); paper: the ADAPT paper's MACE, 256 channels, "
+        "max_L 2, correlation 3, 300 epochs (GPU)",
     )
-    p.add_argument(
-        "--max-atoms", type=int, default=220, help="energy model's atom slots (theirs: 220)"
-    )
-    p.add_argument(
-        "--element-rows",
-        type=Path,
-        help="one of their token files (.pt, 12/13 columns): take the 9 element descriptors "
-        "from it instead of our pymatgen table",
-    )
-    p.add_argument(
-        "--extra-properties",
-        default="",
-        help="comma-separated per-atom properties after x,y,z,Z (their extxyz layout)",
-    )
-    p.add_argument(
-        "--level-of-theory", default="unknown", help="labels' level of theory (recorded)"
-    )
-    p.set_defaults(func=cmd_import_model)
+    p.add_argument("--epochs", type=int, default=None, help="override the preset's epoch count")
+    p.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
+    p.add_argument("--seed", type=int, default=0)
 
 
-def cmd_import_model(args: argparse.Namespace) -> int:
-    import sys
+def cmd_train_mace(args: argparse.Namespace) -> int:
+    from baselines.mace_train import train_mace
+    from benchmarks.data.dataset import Dataset
 
-    from adapt.released_import import ImportModelError, import_released
-
-    extra = tuple(x for x in args.extra_properties.split(",") if x)
-    try:
-        run = import_released(
-            args.out,
-            args.norm_stats,
-            force=args.force,
-            energy=args.energy,
-            energy_stats=args.energy_stats,
-            element_rows=args.element_rows,
-            level_of_theory=args.level_of_theory,
-            n_heads=args.heads,
-            max_atoms=args.max_atoms,
-            extra_properties=extra,
-            token_layout="z" if extra else None,
-        )
-    except ImportModelError as exc:
-        print(f"import-model: {exc}", file=sys.stderr)
-        return 2
-    print(f"ADAPT (released) run dir: {run}  (use it as adapt:{run})")
+    path = train_mace(
+        Dataset(args.data), args.out, args.preset, args.epochs, args.device, args.seed
+    )
+    print(f"mace:{path}")
     return 0
