@@ -12,6 +12,12 @@
     samples.py        dataset frames -> training samples, normalisation stats, augmentation
     testing.py        tiny random checkpoints for tests
     fileio.py         atomic file writes, JSON, file sha256 (used by every layer above too)
+    released*.py      the "released" variant, the authors' published code (docs/adapt-variants.md):
+                      released.py (networks), released_config.py (configs, presets),
+                      released_stats.py (their normalisation), released_tokens.py (their token
+                      layouts; released_elements.json, their element grid), released_import.py
+                      (their .pth + norm_stats.pt -> checkpoints, weights_only enforced)
+    variants.py       the paper-vs-released difference table
 
 Importing the package imports nothing heavy. adapt/ is a standalone model library (torch, numpy,
 ase, safetensors): it imports nothing from baselines/, benchmarks/ or reports/ (pyproject.toml,

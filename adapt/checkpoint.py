@@ -3,7 +3,8 @@
 A checkpoint directory (what ``train_adapt`` returns, e.g. ``RUN_DIR/force``)::
 
     model.safetensors     best-on-validation weights, normalisation buffers included
-    checkpoint.json       format, kind ("force" | "energy"), preset, model_config, train_config,
+    checkpoint.json       format, kind ("force" | "energy"), arch ("paper" | "released"; absent in
+                          older checkpoints, which load as "paper"), preset, model_config, train_config,
                           normalisation stats (token mean/std; force_scale or e0/e_scale),
                           element_table (version, sha256, the rows themselves), data (dataset name,
                           level_of_theory, content_sha256), training_cells (3x3, Å), epoch and

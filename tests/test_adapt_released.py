@@ -324,3 +324,16 @@ def test_cli_bad_file_is_one_line_and_exit_2(tmp_path, capsys):
     assert main([*argv, "--norm-stats", str(paths["force.pth"]), "--heads", "4"]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "force.pth: missing key" in err and "x_mean" in err
+
+
+def test_cli_trains_the_released_energy_model(tmp_path):
+    from benchmarks.cli import main
+    from benchmarks.testing import smooth_label_dataset
+
+    ds = smooth_label_dataset(tmp_path / "ds", n_traj=3, n_frames=2, k=1)
+    out = tmp_path / "run"
+    argv = ["train", "adapt-energy", "--data", str(ds.root), "--out", str(out), "--epochs", "2"]
+    assert main([*argv, "--arch", "released"]) == 0
+    ff = load_run(out)
+    assert ff.energy.arch == "released" and ff.energy.meta["model_config"]["widths"] == [64, 64, 16]
+    assert np.isfinite(ff.predict([ds.read(r)[0] for r in ds.records()])[0].energy)
