@@ -115,3 +115,25 @@ def test_inconsistent_rows_are_an_error(tmp_path):
     xs[1][5, 9] += 1.0  # one Si row with another E_EA
     with pytest.raises(ValueError, match="element Si has two descriptor rows"):
         table_from_native([x.numpy() for x in xs], "f.pt")
+
+
+def test_import_takes_their_element_rows(tmp_path):
+    from adapt.released import ReleasedForceModel, authors_state_dict
+    from adapt.released_config import ReleasedForceConfig
+    from adapt.released_import import import_released
+    from baselines.adapt import load_run
+
+    path, xs = _native_file(tmp_path, perturb=-0.47)
+    torch.manual_seed(0)
+    model = ReleasedForceModel(ReleasedForceConfig(d_model=8, d_ff=8, n_layers=1, n_heads=2))
+    torch.save(authors_state_dict(model), tmp_path / "f.pth")
+    x = torch.cat(xs)
+    stats = {"x_mean": x.mean(0), "x_std": x.std(0), "y_mean_force": torch.zeros(3)}
+    torch.save(stats | {"y_std_force": torch.ones(3)}, tmp_path / "s.pt")
+    run = import_released(
+        tmp_path / "run", tmp_path / "s.pt", force=tmp_path / "f.pth", element_rows=path, n_heads=2
+    )
+    ck = load_run(run).force
+    atoms = si_cell(1, dopant="Br")
+    np.testing.assert_allclose(ck.tokens(atoms), xs[2].numpy()[:, :12], atol=1e-6, rtol=0)
+    assert ck.meta["imported_from"]["element_rows"] == str(path.resolve())
