@@ -13,7 +13,8 @@ from dataclasses import asdict, dataclass, fields, replace
 
 PRESETS = ("tiny", "small", "large")
 ENERGY_ARCHS = ("mlp_residual", "mlp", "decoder")
-LOSSES = ("weighted", "log", "mse")  # Eq. 12, Eq. 13 (shifted positive), plain MSE
+LOSSES = ("weighted", "log", "mse", "weighted_norm")  # Eq. 12, Eq. 13 (shifted positive), plain
+# MSE, and the authors' code: sum_i m_i |dF_i| (Eq. 12 weights, L2 norm not squared, summed)
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,9 @@ Source: github.com/EvanDramko/ADAPT_Released (MIT licence), read at these commit
 
 * force model   ``MLFF_arch/encoderBase.py`` (98c52f8, 57711d2), sizes from
   ``configs/force_model_hyperparam.py`` (5bdf76e): d_model 256, d_ff 512, 8 layers, 8 heads,
-  dropout 0.05, Adam lr 5e-5, batch 64, 80 epochs, gradient clipping at norm 1;
+  dropout 0.05, Adam lr 5e-5, batch 64, 80 epochs, gradient clipping at norm 1, loss
+  ``utils/evals.weightedMSE`` (5bdf76e; ``weighted_norm`` here: sum_i m_i |dF_i|, with the
+  paper's Eq. 12 m_i, since the weight column of their data files cannot be read here);
 * energy model  ``MLFF_arch/energyMLFF.py`` (5bdf76e), sizes from
   ``configs/energy_model_hyperparams.py`` (93ee7fa): layer sizes [220*12, 4096, 4096, 4096, 4096,
   128, 1], dropout 0.1, Adam lr 5e-5, batch 64, 100 epochs, MSE;
@@ -101,9 +103,9 @@ _ENERGY = {
     "large": ReleasedEnergyConfig(),
 }
 _TRAIN = {
-    ("force", "tiny"): TrainConfig(epochs=20, batch_size=8, lr=1e-3),
-    ("force", "small"): TrainConfig(epochs=80, batch_size=64, lr=5e-5),
-    ("force", "large"): TrainConfig(epochs=750, batch_size=64, lr=5e-5),
+    ("force", "tiny"): TrainConfig(epochs=20, batch_size=8, lr=1e-3, loss="weighted_norm"),
+    ("force", "small"): TrainConfig(epochs=80, batch_size=64, lr=5e-5, loss="weighted_norm"),
+    ("force", "large"): TrainConfig(epochs=750, batch_size=64, lr=5e-5, loss="weighted_norm"),
     ("energy", "tiny"): TrainConfig(epochs=50, batch_size=16, lr=1e-3, loss="mse"),
     ("energy", "small"): TrainConfig(epochs=100, batch_size=64, lr=5e-5, loss="mse"),
     ("energy", "large"): TrainConfig(epochs=100, batch_size=64, lr=5e-5, loss="mse"),

@@ -48,8 +48,11 @@ from adapt.tokens import default_table, tokenize
 log = logging.getLogger(__name__)
 
 
-def batch_loss(model, kind: str, batch, amp: bool, training_augment=None):
-    """(loss, sum of |error| over components or structures, count) for one batch."""
+def batch_loss(model, kind: str, batch, amp: bool, training_augment=None, loss_name="weighted"):
+    """(loss, sum of |error| over components or structures, count) for one batch.
+
+    Force loss ``weighted_norm`` is the authors' ``utils/evals.weightedMSE`` (5bdf76e): the sum
+    over the batch's atoms of m_i |dF_i| (L2 norm, not squared; forces in network units)."""
     tokens, valid, forces, weights, energy = batch
     if training_augment is not None:
         tokens, forces = augment(tokens, forces, valid, training_augment)
@@ -61,7 +64,10 @@ def batch_loss(model, kind: str, batch, amp: bool, training_augment=None):
     if kind == "force":
         err = pred - forces  # (B, T, 3) eV/Å, zero on padding rows
         sq = ((err / model.force_scale) ** 2).sum(-1)  # (B, T)
-        loss = (weights * sq).sum() / (3 * weights.sum())
+        if loss_name == "weighted_norm":
+            loss = (weights * sq.clamp_min(1e-30).sqrt()).sum()
+        else:
+            loss = (weights * sq).sum() / (3 * weights.sum())
         return loss, float(err.detach().abs().sum()), int(valid.sum()) * 3
     n = valid.sum(1).to(torch.float64)
     if hasattr(model, "standardise_target"):  # the released variant: its own target scaling
@@ -74,13 +80,16 @@ def batch_loss(model, kind: str, batch, amp: bool, training_augment=None):
     return loss, float(err_ev.abs().sum()), len(energy)
 
 
-def evaluate(model, kind, samples, batch_size, device, amp, pad_to=None) -> tuple[float, float]:
+def evaluate(
+    model, kind, samples, batch_size, device, amp, pad_to=None, loss_name="weighted"
+) -> tuple[float, float]:
     """(mean loss over batches weighted by structures, MAE in eV/Å or eV)."""
     model.eval()
     tot, abs_err, count = 0.0, 0.0, 0
     with torch.no_grad():
         for idx in make_batches([len(s.tokens) for s in samples], batch_size):
-            loss, e, c = batch_loss(model, kind, batch_tensors(samples, idx, device, pad_to), amp)
+            batch = batch_tensors(samples, idx, device, pad_to)
+            loss, e, c = batch_loss(model, kind, batch, amp, loss_name=loss_name)
             tot += float(loss) * len(idx)
             abs_err += e
             count += c
@@ -247,7 +256,7 @@ def train_adapt(
         for idx in _progress(batches, progress, desc=f"{kind} epoch {epoch}/{tcfg.epochs}"):
             batch = batch_tensors(train, idx, dev)
             loss, _, _ = batch_loss(
-                model, kind, batch, amp, tcfg.translate if tcfg.augment else None
+                model, kind, batch, amp, tcfg.translate if tcfg.augment else None, tcfg.loss
             )
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -258,7 +267,9 @@ def train_adapt(
         wall = time.perf_counter() - t0
         train_loss = tot / len(train)
         val_loss, val_mae = (
-            evaluate(model, kind, val, tcfg.batch_size, dev, amp) if val else (train_loss, math.nan)
+            evaluate(model, kind, val, tcfg.batch_size, dev, amp, loss_name=tcfg.loss)
+            if val
+            else (train_loss, math.nan)
         )
         improved = val_loss < best
         if improved:

@@ -56,6 +56,13 @@ DIFFERENCES: tuple[tuple[str, str, str, str], ...] = (
         "utils/normalizer.py, inference_time_calcs.py",
     ),
     (
+        "Force loss (default)",
+        "Eq. 12: sum_i m_i sum_j (dF_ij)^2 (here divided by 3 sum_i m_i)",
+        "utils/evals.weightedMSE: sum_i m_i |dF_i| (L2 norm, not squared; summed over the "
+        "batch), m_i = the 13th column of their data; `--loss weighted_norm` here, with Eq. 12 m_i",
+        "utils/evals.py (5bdf76e), trainForce.py",
+    ),
+    (
         "Energy network",
         "residual MLP, 4 blocks of width 512, skip projection without bias in every block, "
         "dropout 0.05 (3.2 M parameters, small)",

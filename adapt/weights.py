@@ -63,13 +63,14 @@ def importance_weights(
     lambda1: float = 10.0,
     lambda2: float = 1.0,
 ) -> np.ndarray:
-    """(n_atoms,) loss weights for one frame under ``loss`` ("weighted" | "log" | "mse")."""
+    """(n_atoms,) loss weights for one frame under ``loss`` ("weighted" | "weighted_norm" | "log"
+    | "mse"); weighted_norm uses the Eq. 12 weights too."""
     n = len(atoms)
     if loss == "mse":
         return np.ones(n)
     d2 = squared_distances(atoms, defect_positions)
-    if loss == "weighted":
+    if loss in ("weighted", "weighted_norm"):
         return eq12(d2, lambda1, lambda2)
     if loss == "log":
         return eq13(d2, lambda2)
-    raise ValueError(f"unknown loss {loss!r}; use weighted, log or mse")
+    raise ValueError(f"unknown loss {loss!r}; use weighted, weighted_norm, log or mse")

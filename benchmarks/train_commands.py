@@ -76,8 +76,10 @@ def _register_adapt(train_sub: argparse._SubParsersAction) -> None:
             )
             p.add_argument(
                 "--loss",
-                choices=["weighted", "log", "mse"],
-                help="weighted = Eq. 12 importance weights (default), log = Eq. 13, mse = plain",
+                choices=["weighted", "log", "mse", "weighted_norm"],
+                help="weighted = Eq. 12 importance weights (paper variant's default), log = Eq. "
+                "13, mse = plain, weighted_norm = the authors' code: sum of m_i |dF_i| (released "
+                "variant's default)",
             )
             p.add_argument("--lambda1", type=float, help="λ1 of Eq. 12, Å² (default 10)")
             p.add_argument("--lambda2", type=float, help="λ2 of Eqs. 12-13, Å² (default 1)")
