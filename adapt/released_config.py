@@ -8,7 +8,7 @@ Source: github.com/EvanDramko/ADAPT_Released (MIT licence), read at these commit
   ``utils/evals.weightedMSE`` (5bdf76e; ``weighted_norm`` here: sum_i m_i |dF_i|, with the
   paper's Eq. 12 m_i, since the weight column of their data files cannot be read here);
 * energy model  ``MLFF_arch/energyMLFF.py`` (5bdf76e), sizes from
-  ``configs/energy_model_hyperparams.py`` (93ee7fa): layer sizes [220*12, 4096, 4096, 4096, 4096,
+  ``configs/energy_model_hyperparams.py`` (5bdf76e): layer sizes [220*12, 4096, 4096, 4096, 4096,
   128, 1], dropout 0.1, Adam lr 5e-5, batch 64, 100 epochs, MSE;
 * normalisation ``utils/normalizer.py`` (98c52f8, 57711d2): x' = (x - mean) / (0.3 (std + 1e-6)).
 

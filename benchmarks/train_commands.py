@@ -123,11 +123,11 @@ def cmd_train_adapt(args: argparse.Namespace) -> int:
     variant = args.variant or "paper"
     if args.kind == "energy" and overrides.get("arch") in ("paper", "released"):
         variant = overrides.pop("arch")
-    if variant == "released":
-        overrides.pop("arch", None)
-        bad = sorted(set(overrides) & {"loss", "lambda1", "lambda2", "attention_radius"})
-        if args.kind == "energy" and bad:
-            raise SystemExit(f"--variant released does not take {bad}")
+    if variant == "released":  # the authors' code has neither option
+        bad = sorted(set(overrides) & {"arch", "attention_radius"})
+        if bad:
+            flags = ", ".join("--" + b.replace("_", "-") for b in bad)
+            raise SystemExit(f"{flags}: options of the paper variant, not of --variant released")
     if args.augment:
         overrides["augment"] = True
     ckpt = train_adapt(

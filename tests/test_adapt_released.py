@@ -368,3 +368,11 @@ def test_weighted_norm_loss_is_their_weighted_mse():
         y_n = (forces - model.y_mean) / scale
         want = ((pred_n - y_n).norm(dim=-1) * weights)[valid].sum()
     assert float(loss) == pytest.approx(float(want), rel=1e-5)
+
+
+def test_cli_refuses_paper_only_options_for_released(tmp_path):
+    from benchmarks.cli import main
+
+    argv = ["train", "adapt-force", "--data", str(tmp_path), "--out", str(tmp_path / "o")]
+    with pytest.raises(SystemExit, match="--attention-radius: options of the paper variant"):
+        main([*argv, "--arch", "released", "--attention-radius", "4"])
