@@ -1,9 +1,10 @@
 """The report's tables, drawn from the result files (never from models or datasets).
 
-Model order, everywhere in the report: ADAPT first, then models retrained on the benchmark's data,
-then pretrained models, the zero baseline last; within each group by force MAE (ascending) on the
-table's view. "Pretrained" means models.csv group ``foundation``, family mattersim/chgnet/sevennet,
-a ``lot_mismatch`` flag, or a name that says so (pretrained, foundation, zero-shot, MP-0, MPA, OMAT).
+Model order, everywhere in the report: the models under study first (models.csv ``role``
+``subject``: ADAPT), then models trained here on the benchmark's data (``origin`` ``trained
+here``), then pretrained ones, trivial references (``role`` ``trivial``: zero forces) last; within
+each group by force MAE (ascending) on the table's view. ``role`` and ``origin`` come from each
+model family's declaration (baselines.family), written to models.csv by the runner.
 Models of the ablation groups (``energy_architectures``, ``attention_radius``, ``adapt_variants``)
 appear only in their own tables (reports.ablations, reports.variants), not in the main accuracy
 tables and figures.
@@ -16,7 +17,6 @@ data). ``no_energy`` leaves the energy cells empty ("–").
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,8 +36,6 @@ FLAG_NOTES = {
     "no_energy": "Models flagged `no_energy` predict no energy: their energy cells are empty.",
     "no_forces": "Models flagged `no_forces` predict no forces: their force cells are empty.",
 }
-PRETRAINED_FAMILIES = {"mattersim", "chgnet", "sevennet"}
-PRETRAINED_NAME = re.compile(r"pre-?trained|foundation|zero-?shot|\bmp-?0|\bmpa\b|omat", re.I)
 OK_STATUS = {"", "ok", "done", "loaded", "available", "evaluated", "success"}
 ABLATION_GROUPS = {"energy_architectures", "attention_radius", "adapt_variants"}
 
@@ -127,15 +125,12 @@ def model_facts(results: Results) -> dict[str, dict]:
     return facts
 
 
-def model_group(name: str, family: str, flags: set[str], group: str = "") -> int:
-    """0 ADAPT, 1 retrained on the benchmark's data, 2 pretrained, 3 zero baseline."""
-    family = family.lower()
-    if family == "adapt" or name.lower().startswith("adapt"):
-        return 0
-    if family == "zero" or name.lower() == "zero":
-        return 3
-    pretrained = family in PRETRAINED_FAMILIES or group == "foundation" or "lot_mismatch" in flags
-    return 2 if pretrained or PRETRAINED_NAME.search(name) else 1
+def model_group(facts: dict) -> int:
+    """0 under study, 1 trained here, 2 pretrained, 3 trivial reference (models.csv row)."""
+    role = str(facts.get("role") or "baseline")
+    if role in ("subject", "trivial"):
+        return 0 if role == "subject" else 3
+    return 2 if facts.get("origin") == "pretrained" else 1
 
 
 def suite_group(results: Results, name: str) -> str:
@@ -146,8 +141,7 @@ def suite_group(results: Results, name: str) -> str:
 def ordered_models(results: Results, view: View, models: list[str]) -> list[str]:
     piv = pivot(results, view, "all")
     force = piv["force_mae"] if "force_mae" in piv.columns else pd.Series(dtype=float)
-    fams = _families(results)
-    flags = model_flags(results, view)
+    facts = model_facts(results)
 
     def key(name: str):
         v = force.get(name, np.nan)
@@ -155,7 +149,7 @@ def ordered_models(results: Results, view: View, models: list[str]) -> list[str]
         return (
             group in ABLATION_GROUPS,
             group if group in ABLATION_GROUPS else "",
-            model_group(name, fams.get(name, ""), flags.get(name, set()), group),
+            model_group(facts.get(name, {})),
             math.inf if is_missing(v) else float(v),
             name,
         )

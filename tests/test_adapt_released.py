@@ -367,7 +367,7 @@ def test_weighted_norm_loss_is_their_weighted_mse():
         pred_n = (model(tokens, valid) - model.y_mean) / scale
         y_n = (forces - model.y_mean) / scale
         want = ((pred_n - y_n).norm(dim=-1) * weights)[valid].sum()
-    assert float(loss) == pytest.approx(float(want), rel=1e-5)
+    assert float(loss.detach()) == pytest.approx(float(want), rel=1e-5)
 
 
 def test_cli_refuses_paper_only_options_for_released(tmp_path):
