@@ -30,8 +30,8 @@ from pathlib import Path
 from ase import Atoms
 
 from adapt import config
-from adapt.released_config import presets_for
 from adapt.fileio import digest
+from adapt.released_config import presets_for
 from baselines.family import Family, ReportColumn, TrainedJob, Trainer
 from baselines.interface import (
     ForceField,
