@@ -39,29 +39,28 @@ FLAG_NOTES = {
 OK_STATUS = {"", "ok", "done", "loaded", "available", "evaluated", "success"}
 ABLATION_GROUPS = {"energy_architectures", "attention_radius", "adapt_variants"}
 
-# metric -> unit, from the code that computes them
-METRIC_UNITS = {**M.FORCE_METRICS, **M.ENERGY_METRICS, **M.ALIGNED_ENERGY_METRICS}
-FORCE_METRICS = list(M.FORCE_METRICS)
-ENERGY_METRICS = [*M.ENERGY_METRICS, *M.ALIGNED_ENERGY_METRICS]
-METRIC_LABELS = {
-    "force_mae": "Force MAE",
-    "force_mae_vector": "Force MAE, vectors",
-    "force_rmse": "Force RMSE",
-    "force_angle": "Angle error",
-    "force_magnitude_error": "Magnitude error",
-    "energy_mae": "Energy MAE",
-    "energy_mae_per_atom": "Energy MAE",
-    "energy_mae_aligned": "Energy MAE aligned",
-    "energy_mae_aligned_per_atom": "Energy MAE aligned",
-}
+
+def force_metrics() -> list[str]:
+    """Atom metrics of the metric registry (benchmarks.metrics.METRICS), in its order."""
+    return [m.name for m in M.metrics_over("atoms")]
+
+
+def energy_metrics() -> list[str]:
+    """Structure metrics, raw then aligned."""
+    return [m.name for m in (*M.metrics_over("structures"), *M.metrics_over("structures", True))]
+
+
+def unit(metric: str) -> str:
+    return M.METRICS[metric].unit if metric in M.METRICS else ""
 
 
 def label(metric: str) -> str:
-    return f"{METRIC_LABELS.get(metric, metric)} ({METRIC_UNITS.get(metric, '')})"
+    name = M.METRICS[metric].label if metric in M.METRICS else metric
+    return f"{name} ({unit(metric)})"
 
 
 def fmt_for(metric: str):
-    return UNIT_FORMATS.get(METRIC_UNITS.get(metric, ""), sig(4))
+    return UNIT_FORMATS.get(unit(metric), sig(4))
 
 
 @dataclass(frozen=True)
@@ -268,7 +267,7 @@ def force_region_table(results: Results, view: View) -> Table:
     models = view_models(results, view)
     flags = model_flags(results, view)
     piv = {s: pivot(results, view, s) for s in ("all", "defect", "bulk")}
-    metrics = [m for m in FORCE_METRICS if any(m in p.columns for p in piv.values())]
+    metrics = [m for m in force_metrics() if any(m in p.columns for p in piv.values())]
     rows = []
     for name in models:
         for region, p in piv.items():
@@ -291,16 +290,17 @@ def energy_table(results: Results, view: View) -> Table:
     models = view_models(results, view)
     flags = model_flags(results, view)
     p = pivot(results, view, "all")
+    metrics = energy_metrics()
     rows = [
         {"Model": display_name(n, flags.get(n, set()))}
-        | {label(m): value_of(p, n, m) for m in ENERGY_METRICS}
+        | {label(m): value_of(p, n, m) for m in metrics}
         for n in models
     ]
     return Table(
         key=f"energy__{view.key}",
         title=f"Energy metrics on {view.dataset}",
-        frame=pd.DataFrame(rows, columns=["Model", *map(label, ENERGY_METRICS)]),
-        formats={label(m): fmt_for(m) for m in ENERGY_METRICS},
+        frame=pd.DataFrame(rows, columns=["Model", *map(label, metrics)]),
+        formats={label(m): fmt_for(m) for m in metrics},
         caption=f"{view.describe()}. Raw and after per-element alignment (see Definitions).",
         notes=flag_notes(flags, models),
     )
