@@ -12,9 +12,9 @@ from __future__ import annotations
 import pandas as pd
 
 from adapt.variants import COLUMNS, DIFFERENCES
+from benchmarks.results import Results
 from reports.ablations import _lookup
 from reports.format import Table, fixed, text
-from reports.results import Results
 from reports.tables import View, label, model_facts, pivot, value_of
 
 DOC = "docs/adapt-variants.md"
