@@ -135,8 +135,25 @@ def register(sub: argparse._SubParsersAction) -> None:
     i.add_argument(
         "--host", default=None, help="host element for defect detection (default: most common)"
     )
-    i.add_argument("--energy-key", default=None, help="info key of the energy (eV)")
-    i.add_argument("--forces-key", default=None, help="arrays key of the forces (eV/Å)")
+    i.add_argument(
+        "--energy-key",
+        default=None,
+        help="info key of the energy, eV (default: the calculator's energy, else the first of "
+        "energy, REF_energy, DFT_energy, dft_energy, total_energy, Energy)",
+    )
+    i.add_argument(
+        "--forces-key",
+        default=None,
+        help="arrays key of the forces, eV/Å (default: the calculator's forces, else the first "
+        "of forces, REF_forces, DFT_forces, dft_forces, DFT_force, dft_force, force, Forces)",
+    )
+    i.add_argument(
+        "--labels",
+        default="auto",
+        help="labels to import: energy,forces | forces | energy; auto: those every frame has "
+        "(a forces-only source, e.g. the ADAPT authors' force file, makes a forces-only "
+        "dataset) (default: %(default)s)",
+    )
     i.add_argument(
         "--cell",
         type=float,
@@ -145,6 +162,30 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="adapt-pt only: cell edge (one number) or three edge lengths, Å (default: inferred)",
     )
     i.set_defaults(func=cmd_import)
+
+    ex = dsub.add_parser(
+        "export",
+        help="write a dataset in the ADAPT authors' .pt layouts",
+        description="Write DIR's frames as the ADAPT authors' released files: <split>set.pt (force "
+        "dict {'X': [(n, 13)], 'Y': [(n, 3)]}) when it has forces, x_values.pt (M, n_max, 12) + "
+        "nrg_values.pt (M,) when it has energies, and norm_stats.pt (the statistics recorded at "
+        "import, else fitted on these frames). " + UNITS,
+    )
+    ex.add_argument("dir", type=Path, help="dataset directory")
+    ex.add_argument("--out", required=True, type=Path, help="new folder for the .pt files")
+    ex.add_argument(
+        "--format", default="adapt-pt", choices=["adapt-pt"], help="(default: %(default)s)"
+    )
+    ex.add_argument(
+        "--split",
+        default="all",
+        choices=["train", "val", "test", "all"],
+        help="which trajectories (default: %(default)s)",
+    )
+    ex.add_argument(
+        "--n-max", type=int, default=220, help="x_values padding rows (default: %(default)s)"
+    )
+    ex.set_defaults(func=cmd_export)
 
     gt = dsub.add_parser(
         "get",
@@ -243,11 +284,25 @@ def cmd_import(args: argparse.Namespace) -> int:
             forces_key=args.forces_key,
             cell=cell,
             copy_tol=args.copy_tol,
+            labels=None if args.labels == "auto" else tuple(args.labels.split(",")),
         )
-    except DatasetError as exc:
+    except (DatasetError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(rep.summary())
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from benchmarks.data.dataset import DatasetError
+    from benchmarks.data.import_adapt_pt import export_adapt_pt
+
+    try:
+        paths = export_adapt_pt(args.dir, args.out, split=args.split, n_max=args.n_max)
+    except (DatasetError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {', '.join(str(p) for p in paths)}")
     return 0
 
 
