@@ -85,6 +85,8 @@ class MaceForceField(ForceField):
             dtype=self.dtype,
             level_of_theory=meta.get("level_of_theory", UNKNOWN_LOT),
             conservative=True,
+            # a model trained on a forces-only dataset learnt no energies (energy weight 0)
+            predicts_energy=meta.get("trained_on_energy", True),
             checkpoint=str(self.path),
             checkpoint_sha256=file_sha256(self.path),
             extra={
@@ -140,7 +142,10 @@ class MaceForceField(ForceField):
             ptr = batch["ptr"].cpu().numpy()
             for i in range(len(chunk)):
                 out.append(
-                    Prediction(energy=float(energies[i]), forces=forces[ptr[i] : ptr[i + 1]].copy())
+                    Prediction(
+                        energy=float(energies[i]) if self.info.predicts_energy else None,
+                        forces=forces[ptr[i] : ptr[i + 1]].copy(),
+                    )
                 )
         return out
 

@@ -121,7 +121,6 @@ def _sigterm_interrupts() -> None:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    import json
 
     from baselines.interface import ModelUnavailable
     from benchmarks.evaluate import evaluate_model, format_rows
@@ -140,9 +139,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
         print(f"adapt-bench eval: {args.model} unavailable: {exc}", file=sys.stderr)
         return 2
     if args.json:
+        from baselines.json_stdout import emit
         from benchmarks.results import json_safe
 
-        print(json.dumps(json_safe(rows), indent=1, ensure_ascii=False))
+        emit(json_safe(rows))
     else:
         print(format_rows(rows))
     return 0

@@ -95,10 +95,11 @@ def energy_refs(
 ) -> tuple[dict, dict] | None:
     """(refs_model, refs_data): per-element energies (eV/atom) fitted by least squares on the
     train split's ``selection`` frames, once on the model's energies and once on the labels
-    (benchmarks.metrics explains the alignment). None when the model predicts no energy."""
+    (benchmarks.metrics explains the alignment). None when the model predicts no energy or
+    the dataset has none."""
     from benchmarks.metrics import fit_element_references
 
-    if not ff.info.predicts_energy:
+    if not ff.info.predicts_energy or not dataset.has("energy"):
         return None
     frames = dataset.frames("train", selection)
     if not frames:

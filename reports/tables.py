@@ -34,6 +34,10 @@ FLAG_NOTES = {
     "tokens carry no lattice, so a new cell is an extrapolation).",
     "no_energy": "Models flagged `no_energy` predict no energy: their energy cells are empty.",
     "no_forces": "Models flagged `no_forces` predict no forces: their force cells are empty.",
+    "no_reference_energy": "The dataset has no reference energies (forces-only, e.g. the ADAPT "
+    "authors' force files): energy metrics are not available (–), not zero.",
+    "no_reference_forces": "The dataset has no reference forces (energies-only): force metrics "
+    "are not available (–), not zero.",
 }
 PRETRAINED_FAMILIES = {"mattersim", "chgnet", "sevennet"}
 PRETRAINED_NAME = re.compile(r"pre-?trained|foundation|zero-?shot|\bmp-?0|\bmpa\b|omat", re.I)

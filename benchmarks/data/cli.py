@@ -342,7 +342,12 @@ def cmd_info(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     info = dataset_info(ds, tol=args.tol, check_leakage=not args.no_leakage)
-    print(json.dumps(info, indent=1) if args.json else format_info(info))
+    if args.json:
+        from baselines.json_stdout import emit
+
+        emit(info)
+    else:
+        print(format_info(info))
     return 0
 
 
