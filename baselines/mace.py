@@ -20,9 +20,10 @@ from pathlib import Path
 import numpy as np
 from ase import Atoms
 
-from baselines.interface import ForceField, ModelInfo, ModelUnavailable, Prediction, file_sha256
+from adapt.fileio import file_sha256
+from baselines.interface import ForceField, ModelInfo, ModelUnavailable, Prediction
+from baselines.paths import cache_dir
 from baselines.registry import LoadContext, ModelStatus
-from benchmarks.paths import cache_dir
 
 log = logging.getLogger(__name__)
 

@@ -26,7 +26,7 @@ def _spec(family: str, tmp: Path, ds) -> str:
     if family == "adapt":
         from adapt.train import train_adapt
 
-        train_adapt("force", ds.root, tmp / "adapt" / "force", preset="tiny", epochs=1)
+        train_adapt("force", ds, tmp / "adapt" / "force", preset="tiny", epochs=1)
         return f"adapt:{tmp / 'adapt'}"
     if family == "mace":
         from baselines.testing import tiny_mace_model
