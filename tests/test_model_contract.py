@@ -2,7 +2,9 @@
 
 Models: zero (fitted on a random-label dataset), ADAPT tiny (random weights), MACE tiny (random
 weights, float64, loaded through ``mace:PATH``), MatterSim tiny (random weights saved in mattersim's
-own format, loaded through ``mattersim:PATH``) and CHGNet 0.3.0 (pretrained, from its wheel).
+own format, loaded through ``mattersim:PATH``), CHGNet 0.3.0 (pretrained, from its wheel) and
+SevenNet-0 (out of process, in .venv-sevennet; skipped when `bash scripts/setup_sevennet.sh` has
+not built that environment).
 
 Expected behaviour under a lattice-vector translation (every atom moved by a lattice vector, the
 same periodic crystal): the GNNs (MACE, MatterSim, CHGNet) and zero are invariant. ADAPT is NOT:
@@ -49,7 +51,7 @@ class Case:
     periodic: bool  # invariant under lattice-vector translations (GNNs, zero); not ADAPT
 
 
-MODELS = ["zero", "adapt", "mace", "mattersim", "chgnet"]
+MODELS = ["zero", "adapt", "mace", "mattersim", "chgnet", "sevennet"]
 
 
 def _build(name: str, tmp) -> Case:
@@ -74,6 +76,12 @@ def _build(name: str, tmp) -> Case:
         return Case(load_model(f"mattersim:{path}"), periodic=True)
     if name == "chgnet":
         return Case(load_model("chgnet"), periodic=True)
+    if name == "sevennet":
+        from baselines import sevennet
+
+        if not sevennet.python().is_file():
+            pytest.skip(f"SevenNet environment not built ({sevennet.SETUP})")
+        return Case(load_model("sevennet"), periodic=True)
     raise AssertionError(name)
 
 
@@ -123,7 +131,7 @@ def test_info_describes_the_model(case):
     assert info.dtype in ("float32", "float64")
     assert info.device == "cpu"
     assert isinstance(info.conservative, bool) and info.level_of_theory
-    if info.family in ("mace", "mattersim", "chgnet"):  # weights in one file
+    if info.family in ("mace", "mattersim", "chgnet", "sevennet"):  # weights in one file
         assert Path(info.checkpoint).is_file()
         assert info.checkpoint_sha256 == file_sha256(info.checkpoint)
 
