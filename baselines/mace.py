@@ -65,8 +65,18 @@ class MaceForceField(ForceField):
         self.path = Path(path)
         if not self.path.is_file():
             raise ModelUnavailable(f"mace:{path}: no such file")
-        # MACE's format is a pickled module: weights_only=False is the only way to read it.
-        model = torch.load(self.path, map_location=device, weights_only=False)
+        # MACE's format is a pickled module: weights_only=False is the only way to read it (so a
+        # mace: file can run code when loaded: load only model files you trust).
+        try:
+            model = torch.load(self.path, map_location=device, weights_only=False)
+            if not isinstance(model, torch.nn.Module):
+                raise TypeError(f"holds a {type(model).__name__}, not a model")
+            next(model.parameters())
+        except Exception as exc:  # noqa: BLE001 - any unreadable file is one line naming it
+            first = (str(exc).strip().splitlines() or [""])[0][:200]
+            raise ValueError(
+                f"mace:{path}: not a readable MACE model file ({type(exc).__name__}: {first})"
+            ) from exc
         model_dtype = str(next(model.parameters()).dtype).removeprefix("torch.")
         self._calc = MACECalculator(models=model, device=device, default_dtype=dtype or model_dtype)
         self.model = self._calc.models[0]

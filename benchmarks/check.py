@@ -85,7 +85,13 @@ def _results_table(results_dir: Path) -> dict[tuple[str, ...], float | None]:
     path = Path(results_dir) / "metrics.csv"
     if not path.is_file():
         raise BaselineError(f"{path}: missing (is {results_dir} a results directory?)")
-    frame = pd.read_csv(path, dtype={k: str for k in KEY}, keep_default_na=False)
+    try:
+        frame = pd.read_csv(path, dtype={k: str for k in KEY}, keep_default_na=False)
+    except pd.errors.EmptyDataError:
+        return {}
+    missing = [k for k in (*KEY, "value") if k not in frame.columns]
+    if missing:
+        raise BaselineError(f"{path}: no column(s) {', '.join(missing)}: not a metrics.csv")
     out: dict[tuple[str, ...], float | None] = {}
     for row in frame.to_dict("records"):
         value = pd.to_numeric(row["value"], errors="coerce")
@@ -189,6 +195,11 @@ def update_baseline(
             for key, value in table.items()
             if value is not None and math.isfinite(value)
         ]
+    if not rows:
+        raise BaselineError(
+            f"{Path(results_dir) / 'metrics.csv'}: no metric with a value; a baseline without "
+            f"metrics would pass anything, so {baseline_file} was not written"
+        )
     data = {
         "description": old.get("description", f"baseline made from {results_dir}"),
         "tolerance": tolerance,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from benchmarks.cli_types import device, positive_int
+
 UNITS = "Units: forces eV/Å, energies eV per structure or meV/atom, angles degrees, times seconds."
 
 
@@ -31,8 +33,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="frames: early (default: first 20%%, 1..10 per trajectory), early:K, all, final",
     )
     p.add_argument("--out", default=None, help="also write metrics.csv + predictions/ here")
-    p.add_argument("--device", default="cpu", help="cpu | cuda | cuda:N (default cpu)")
-    p.add_argument("--batch-size", type=int, default=None, help="frames per predict batch")
+    p.add_argument("--device", default="cpu", type=device, help="cpu | cuda | cuda:N (default cpu)")
+    p.add_argument(
+        "--batch-size",
+        type=positive_int,
+        default=None,
+        help="structures per predict call, >= 1 (default: the model's own; ADAPT 32, CHGNet "
+        "16, MACE and MatterSim all of a 64-structure chunk at once)",
+    )
     p.add_argument("--json", action="store_true", help="print the metric rows as JSON on stdout")
     p.set_defaults(func=cmd_eval)
 

@@ -262,7 +262,7 @@ def test_every_bad_input_names_file_frame_and_field(tmp_path, source, kind, fiel
 
 def test_unreadable_and_missing_sources(tmp_path):
     (tmp_path / "junk.xyz").write_text("this is not\nan xyz file\n")
-    with pytest.raises(DatasetError, match="junk.xyz: cannot read"):
+    with pytest.raises(DatasetError, match=r"junk.xyz frame 0 \(line 1\): cannot read"):
         import_dataset([tmp_path / "junk.xyz"], tmp_path / "imp")
     with pytest.raises(DatasetError, match="no such file"):
         import_dataset([tmp_path / "nothing.xyz"], tmp_path / "imp")

@@ -9,6 +9,8 @@ from pathlib import Path
 
 UNITS = "Units: Å, eV, eV/Å."
 
+from benchmarks.cli_types import positive_int  # noqa: E402
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     data = sub.add_parser(
@@ -44,13 +46,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     g.add_argument(
         "--n-trajectories",
-        type=int,
+        type=positive_int,
         default=50,
         help="trajectories to make, >= 3 (default: %(default)s)",
     )
     g.add_argument(
         "--supercell",
-        type=int,
+        type=positive_int,
         default=2,
         help="k: supercell of 8 k^3 host atoms (default: %(default)s)",
     )
@@ -161,6 +163,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=None,
         help="adapt-pt only: cell edge (one number) or three edge lengths, Å (default: inferred)",
     )
+    i.add_argument(
+        "--allow-any-element",
+        action="store_true",
+        help="import the dummy element X and elements beyond Pu (Z > 94) too; no model here "
+        "knows them, so they are refused by default",
+    )
     i.set_defaults(func=cmd_import)
 
     ex = dsub.add_parser(
@@ -215,6 +223,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="leakage position tolerance, Å (default: %(default)s)",
     )
     inf.add_argument("--no-leakage", action="store_true", help="skip the leakage check")
+    inf.add_argument(
+        "--verify",
+        action="store_true",
+        help="hash every trajectory file and recompute the content sha256 (every open already "
+        "checks sizes and mtimes; exit 2 naming the file when the data changed)",
+    )
     inf.set_defaults(func=cmd_info)
 
 
@@ -285,6 +299,7 @@ def cmd_import(args: argparse.Namespace) -> int:
             cell=cell,
             copy_tol=args.copy_tol,
             labels=None if args.labels == "auto" else tuple(args.labels.split(",")),
+            any_element=args.allow_any_element,
         )
     except (DatasetError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -338,16 +353,25 @@ def cmd_info(args: argparse.Namespace) -> int:
             ds = default_dataset(progress=_progress(args))
         else:
             ds = Dataset(args.dir)
+        verified = None
+        if args.verify:
+            from benchmarks.data.verify import verify
+
+            verified = verify(ds, full=True)
     except DatasetError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     info = dataset_info(ds, tol=args.tol, check_leakage=not args.no_leakage)
+    if verified is not None:
+        info["verified"] = {"files_hashed": verified, "content_sha256": "matches the manifest"}
     if args.json:
         from baselines.json_stdout import emit
 
         emit(info)
     else:
         print(format_info(info))
+        if verified is not None:
+            print(f"verified         {verified} files hashed; content sha256 matches the manifest")
     return 0
 
 

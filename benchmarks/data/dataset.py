@@ -198,6 +198,9 @@ class Dataset:
             raise DatasetError(f"{path}: unreadable manifest ({exc})") from exc
         if self.manifest.format_version != FORMAT_VERSION:
             raise DatasetError(f"{path}: format_version {self.manifest.format_version} unsupported")
+        from benchmarks.data.verify import verify
+
+        verify(self)  # cheap: sizes and mtimes (benchmarks.data.verify)
 
     @property
     def name(self) -> str:
@@ -245,7 +248,11 @@ class Dataset:
     ) -> list[Atoms]:
         """The labelled frames of one trajectory (all, a slice, or the given frame indices)."""
         path = self.root / record.file
-        frames = ase.io.read(path, index=":", format="extxyz")
+        try:
+            frames = ase.io.read(path, index=":", format="extxyz")
+        except Exception as exc:  # noqa: BLE001 - a damaged file is one line naming it
+            first = (str(exc).strip().splitlines() or [""])[0][:200]
+            raise DatasetError(f"{path}: unreadable ({type(exc).__name__}: {first})") from exc
         if len(frames) != record.n_frames:
             raise DatasetError(
                 f"{path}: has {len(frames)} frames, manifest says n_frames={record.n_frames}"
@@ -313,8 +320,11 @@ class DatasetWriter:
             atoms.info["step"] = i
             check_frame(atoms, f"{record.id} frame {i}", self.labels)
         atomic_write(path, lambda tmp: ase.io.write(tmp, list(frames), format="extxyz"))
+        from benchmarks.data.verify import file_stamp
+
         record = replace(
             record,
+            extra={**record.extra, "file": file_stamp(path)},
             file=rel,
             n_frames=len(frames),
             n_atoms=len(frames[0]),

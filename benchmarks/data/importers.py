@@ -74,6 +74,7 @@ FORCE_KEYS = (
     "Forces",
 )
 HELD_OUT = ("val", "test")
+MAX_MODEL_Z = 94  # the largest atomic number any model here knows (CHGNet, SevenNet: up to Pu)
 CONVERGED_FMAX = 0.01  # eV/Å: an imported trajectory whose last frame is below this is "converged"
 
 
@@ -157,6 +158,7 @@ def _clean_frame(
     energy_key: str | None,
     forces_key: str | None,
     labels: tuple[str, ...] | None = LABELS,
+    any_element: bool = False,
 ) -> Atoms:
     """A labelled copy of ``atoms``; DatasetError (naming ``where`` and the field) when unusable.
     ``labels``: the labels required (others are left out); None: whichever are there (>= 1)."""
@@ -186,6 +188,19 @@ def _clean_frame(
     for k in (*ENERGY_KEYS, "traj_id", "step", "split", "source_frame"):
         keep.pop(k, None)
     bare.calc = labelled(bare, energy, forces).calc
+    if not bare.pbc.all():
+        raise DatasetError(
+            f"{where}: field 'pbc': {bare.pbc.tolist()}; datasets here are periodic supercells "
+            "(give the frame a cell and pbc=T)"
+        )
+    odd = sorted({(int(z), s) for z, s in zip(bare.numbers, bare.symbols, strict=True)
+                  if z == 0 or z > MAX_MODEL_Z})  # fmt: skip
+    if odd and not any_element:
+        raise DatasetError(
+            f"{where}: field 'species': {', '.join(f'{s} (Z {z})' for z, s in odd)}: no model "
+            f"here knows it (dummy X, or Z > {MAX_MODEL_Z}); pass --allow-any-element to import "
+            "it anyway"
+        )
     check_frame(bare, where, ())
     return labelled(bare, energy, forces, **keep)
 
@@ -215,17 +230,29 @@ def detect_format(path: Path) -> str:
     return "ase"
 
 
-def _read_ase(path: Path, fmt: str) -> list[Atoms]:
+def _read_ase(path: Path, fmt: str, notes: dict | None = None) -> list[Atoms]:
+    """The frames of one file. A parse error names the frame (and for extxyz the line) where
+    reading stopped; with ``notes`` (--skip-bad) the good frames before it are kept and the
+    error is recorded in ``notes["unreadable"]``."""
     kw = {}
     if fmt == "extxyz":
         kw["format"] = "extxyz"
     elif fmt == "vasp":
         kw["format"] = "vasp-out" if path.name.lower().startswith("outcar") else "vasp-xml"
+    frames: list[Atoms] = []
     try:
-        frames = ase.io.read(path, index=":", **kw)
+        for atoms in ase.io.iread(path, index=":", **kw):
+            frames.append(atoms)
     except Exception as exc:
-        raise DatasetError(f"{path}: cannot read as {fmt} ({type(exc).__name__}: {exc})") from exc
-    return frames if isinstance(frames, list) else [frames]
+        first = (str(exc).strip().splitlines() or [""])[0][:300]
+        where = f"{path} frame {len(frames)}"
+        if fmt == "extxyz":
+            where += f" (line {sum(len(a) + 2 for a in frames) + 1})"
+        msg = f"{where}: cannot read as {fmt} ({type(exc).__name__}: {first})"
+        if notes is None or not frames:
+            raise DatasetError(msg) from exc
+        notes.setdefault("unreadable", []).append(msg + f"; kept the {len(frames)} frames before")
+    return frames
 
 
 def _group(path: Path, tid: str, frames: list[Atoms], fmt: str) -> list[RawTrajectory]:
@@ -360,6 +387,7 @@ def read_sources(
     tmp: Path | None = None,
     labels: tuple[str, ...] | None = None,
     notes: dict | None = None,
+    keep_good: bool = False,
 ) -> list[RawTrajectory]:
     """Every raw trajectory of ``sources`` (ids unique, from file paths). ``notes`` collects
     what a source says about itself (e.g. the ADAPT authors' normalisation statistics)."""
@@ -383,7 +411,7 @@ def read_sources(
             elif kind == "adapt-pt":
                 continue
             else:
-                found = _group(path, tid, _read_ase(path, kind), kind)
+                found = _group(path, tid, _read_ase(path, kind, notes if keep_good else None), kind)
             for t in found:
                 t.extra["format"] = kind
             out += found
@@ -442,6 +470,7 @@ def import_dataset(
     cell=None,
     copy_tol: float | None = None,
     labels: tuple[str, ...] | None = None,
+    any_element: bool = False,
 ) -> ImportReport:
     """Import ``sources`` into a new dataset directory ``out`` (see the module docstring).
 
@@ -458,7 +487,7 @@ def import_dataset(
     with exclusive_out(out, "data import"):
         return _import(
             sources, Path(out), fmt, name, level_of_theory, split, skip_bad, drop_copies_of,
-            host, energy_key, forces_key, cell, copy_tol, labels,
+            host, energy_key, forces_key, cell, copy_tol, labels, any_element,
         )  # fmt: skip
 
 
@@ -501,21 +530,25 @@ def _dataset_labels(trajs: list[RawTrajectory], labels, skip_bad: bool, skipped:
 
 def _import(
     sources, out: Path, fmt, name, level_of_theory, split, skip_bad, drop_copies_of, host,
-    energy_key, forces_key, cell, copy_tol, labels,
+    energy_key, forces_key, cell, copy_tol, labels, any_element,
 ) -> ImportReport:  # fmt: skip
     from benchmarks.data.generate import created_by
     from benchmarks.data.info import COPY_TOL, find_copies
 
     notes: dict = {}
-    raw = read_sources([Path(s) for s in sources], fmt, cell, labels=labels, notes=notes)
-    skipped: list[str] = []
+    raw = read_sources(
+        [Path(s) for s in sources], fmt, cell, labels=labels, notes=notes, keep_good=skip_bad
+    )
+    skipped: list[str] = notes.pop("unreadable", [])
     trajs: list[RawTrajectory] = []
     for t in raw:
         good, numbers = [], []
         for atoms, k in zip(t.frames, t.frame_numbers, strict=True):
             try:
                 good.append(
-                    _clean_frame(atoms, f"{t.source} frame {k}", energy_key, forces_key, labels)
+                    _clean_frame(
+                        atoms, f"{t.source} frame {k}", energy_key, forces_key, labels, any_element
+                    )
                 )
                 numbers.append(k)
             except DatasetError as exc:
