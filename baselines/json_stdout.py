@@ -1,4 +1,5 @@
-"""`--json` commands print JSON and nothing else on stdout, whatever third-party code prints.
+"""`--json` commands (and `eval`) print their result and nothing else on stdout, whatever
+third-party code prints.
 
 :func:`json_only_stdout` is held around a command: inside it file descriptor 1 and
 ``sys.stdout`` point at stderr, so prints from mace, mattersim, chgnet, e3nn, C extensions or
@@ -22,6 +23,14 @@ def emit(obj, indent: int | None = 1) -> None:
     text = json.dumps(
         _finite(obj), indent=indent, allow_nan=False, ensure_ascii=False, default=_default
     )
+    if _pending is None:
+        print(text)
+    else:
+        _pending.append(text)
+
+
+def emit_text(text: str) -> None:
+    """Print ``text`` on stdout (after the json_only_stdout block, when one is open)."""
     if _pending is None:
         print(text)
     else:

@@ -203,12 +203,18 @@ def statuses() -> list[ModelStatus]:
             else f"local MACE model, level of theory {UNKNOWN_LOT}"
         )
         rows.append(ModelStatus(f"mace:{path}", True, what))
+    found = (
+        f"{len(rows)} found under {cache_dir()}/runs and /trained, listed above"
+        if rows
+        else f"none found yet under {cache_dir()}/runs or /trained"
+    )
     rows.append(
         ModelStatus(
             "mace:PATH.model",
             True,
-            "any local MACE .model: `adapt-bench train mace` makes one (those under "
-            f"{cache_dir()}/runs and /trained are listed above); {FOUNDATION_HINT}",
+            f"any local MACE .model: `adapt-bench train mace` makes one ({found}); "
+            f"{FOUNDATION_HINT}; a .model file is a pickle (mace-torch's format, and importing "
+            "mace sets TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD): load only files you trust",
         )
     )
     return rows

@@ -12,6 +12,7 @@ import argparse
 import importlib
 import logging
 import os
+import re
 import sys
 
 # (module, function) pairs that add subcommands to the top level / to `train`.
@@ -72,14 +73,35 @@ def one_line(exc: BaseException) -> str:
     return first if len(first) <= 500 else first[:497] + "..."
 
 
+# Third-party warnings that say nothing a user can act on (shown again with -v). The e3nn one is
+# caused by mace setting TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD on import (`models` and the README say
+# what that means for mace: files); ADAPT/ADAPT+ files are always read without pickle.
+QUIET_WARNINGS = (
+    "Environment variable TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD detected",
+    "The TorchScript type system doesn't support instance-level annotations",
+    "Mean of empty slice",
+    "No tensor product accelerator is enabled",
+    "To copy construct from a tensor",
+)
+
+
+def _quiet_warnings() -> None:
+    import warnings
+
+    for text in QUIET_WARNINGS:
+        warnings.filterwarnings("ignore", message=f".*{re.escape(text)}")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if not args.verbose:
+        _quiet_warnings()
     level = [logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)]
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     if args.no_progress:
         os.environ["ADAPT_BENCH_NO_PROGRESS"] = "1"
     try:
-        if getattr(args, "json", False):  # stdout is the JSON and nothing else
+        if getattr(args, "json", False) or args.command == "eval":  # stdout: the result only
             from baselines.json_stdout import json_only_stdout
 
             with json_only_stdout():

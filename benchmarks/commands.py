@@ -51,11 +51,30 @@ def register(sub: argparse._SubParsersAction) -> None:
         "regressions count: lower is better for errors, higher for similarities), else 1 with "
         "a table of regressions. --update writes the baseline from the run instead.",
     )
-    p.add_argument("results_dir", metavar="RESULTS_DIR")
+    p.add_argument(
+        "results_dir",
+        metavar="RESULTS_DIR",
+        help="a results directory written by `adapt-bench run` or `eval --out` (its metrics.csv)",
+    )
     p.add_argument("--baseline", required=True, help="baseline JSON or TOML file")
-    p.add_argument("--update", action="store_true", help="write the baseline from RESULTS_DIR")
-    p.add_argument("--abs-tol", type=float, default=None, help="with --update: default abs tol")
-    p.add_argument("--rel-tol", type=float, default=None, help="with --update: default rel tol")
+    p.add_argument(
+        "--update",
+        action="store_true",
+        help="write the baseline from RESULTS_DIR (refused when it has no metric values)",
+    )
+    p.add_argument(
+        "--abs-tol",
+        type=float,
+        default=None,
+        help="with --update: tolerance in the metric's unit for every row (default: the "
+        "file's, else 1e-06)",
+    )
+    p.add_argument(
+        "--rel-tol",
+        type=float,
+        default=None,
+        help="with --update: relative tolerance for every row (default: the file's, else 0.1)",
+    )
     p.set_defaults(func=cmd_check)
 
 
@@ -83,7 +102,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
         emit(json_safe(rows))
     else:
-        print(format_rows(rows))
+        from baselines.json_stdout import emit_text
+
+        emit_text(format_rows(rows))
     return 0
 
 

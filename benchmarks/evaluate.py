@@ -82,6 +82,11 @@ def format_rows(rows: list[dict]) -> str:
     )
     body = table.map(lambda v: "" if v is None or math.isnan(v) else f"{v:.4g}")
     notes = [text for flag, text in FLAG_LINES.items() if flag in flags]
+    notes += [
+        f"{f.split('=')[1]} structures skipped: the model cannot take them (see the warning above)"
+        for f in flags
+        if f.startswith("skipped=")
+    ]
     return "\n".join([title, body.to_string(), *notes])
 
 
