@@ -17,6 +17,7 @@ import numpy as np
 from ase import Atoms
 
 from adapt.fileio import file_sha256
+from baselines.family import Family
 from baselines.interface import ForceField, ModelInfo, ModelUnavailable, Prediction
 from baselines.registry import LoadContext, ModelStatus
 
@@ -114,3 +115,20 @@ def statuses() -> list[ModelStatus]:
         )
         rows.append(ModelStatus(spec, ok, why))
     return rows
+
+
+def _tiny(tmp, data) -> CHGNetForceField:
+    return load("", LoadContext())  # the pretrained weights ship in the wheel (small)
+
+
+FAMILY = Family(
+    name="chgnet",
+    usage="chgnet[:VERSION]",
+    load=load,
+    statuses=statuses,
+    display="CHGNet",
+    origin="pretrained",
+    conservative=True,
+    packages=("chgnet",),
+    tiny=_tiny,
+)

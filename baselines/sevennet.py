@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from baselines.family import Family
 from baselines.interface import ModelUnavailable
 from baselines.registry import LoadContext, ModelStatus
 
@@ -59,3 +60,23 @@ def statuses() -> list[ModelStatus]:
         )
         for n in OFFLINE_NAMES
     ]
+
+
+def _tiny(tmp, data):
+    """SevenNet-0 from the wheel, in its worker (the contract test needs .venv-sevennet)."""
+    return load("", LoadContext())
+
+
+FAMILY = Family(
+    name="sevennet",
+    usage="sevennet[:NAME]",
+    load=load,
+    statuses=statuses,
+    display="SevenNet",
+    origin="pretrained",
+    level_of_theory="PBE/PBE+U (MPtrj)",
+    conservative=True,
+    packages=(),  # in its own environment; its checkpoint sha256 identifies its predictions
+    # the contract test runs on it once `bash scripts/setup_sevennet.sh` has built its environment
+    tiny=_tiny if python().is_file() else None,
+)

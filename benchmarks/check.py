@@ -14,8 +14,9 @@ A baseline file is JSON (or TOML with the same keys)::
     }
 
 A row passes when its metric is not worse than ``value`` by more than ``abs + rel * |value|``
-(numpy.isclose's rule), in its direction: ``lower`` (errors: the default), ``higher``
-(similarities, e.g. soap_similarity), or ``both``. Improvements never fail. A baseline row with
+(numpy.isclose's rule), in its direction: the metric's ``better`` in the metric registry
+(benchmarks.metrics.METRICS: ``lower`` for errors, ``higher`` for similarities), or the row's own
+``direction`` (``lower``, ``higher`` or ``both``). Improvements never fail. A baseline row with
 no matching result row, or a result of NaN/empty where the baseline has a number, fails.
 """
 
@@ -30,9 +31,10 @@ from pathlib import Path
 import pandas as pd
 
 from adapt.fileio import write_json
+from benchmarks.metrics import METRICS
+from benchmarks.results import METRICS_COLUMNS, read_table
 
 KEY = ("model", "dataset", "split", "selection", "subset", "metric")
-HIGHER_IS_BETTER = {"soap_similarity", "converged_fraction"}
 DEFAULT_TOLERANCE = {"abs": 1e-6, "rel": 0.10}
 
 
@@ -71,6 +73,11 @@ def load_baseline(path: str | Path) -> dict:
             raise BaselineError(f"{path}: metrics[{i}]: missing {', '.join(missing)}")
         if row.get("direction", "lower") not in ("lower", "higher", "both"):
             raise BaselineError(f"{path}: metrics[{i}].direction: use lower, higher or both")
+        if "direction" not in row and row["metric"] not in METRICS:
+            raise BaselineError(
+                f"{path}: metrics[{i}]: unknown metric {row['metric']!r} (not in "
+                "benchmarks.metrics.METRICS); give its direction"
+            )
     return data
 
 
@@ -85,18 +92,12 @@ def _results_table(results_dir: Path) -> dict[tuple[str, ...], float | None]:
     path = Path(results_dir) / "metrics.csv"
     if not path.is_file():
         raise BaselineError(f"{path}: missing (is {results_dir} a results directory?)")
-    try:
-        frame = pd.read_csv(path, dtype={k: str for k in KEY}, keep_default_na=False)
-    except pd.errors.EmptyDataError:
-        return {}
-    missing = [k for k in (*KEY, "value") if k not in frame.columns]
-    if missing:
-        raise BaselineError(f"{path}: no column(s) {', '.join(missing)}: not a metrics.csv")
-    out: dict[tuple[str, ...], float | None] = {}
-    for row in frame.to_dict("records"):
-        value = pd.to_numeric(row["value"], errors="coerce")
-        out[tuple(str(row[k]) for k in KEY)] = None if pd.isna(value) else float(value)
-    return out
+    frame, _ = read_table(path, METRICS_COLUMNS)
+    values = pd.to_numeric(frame["value"], errors="coerce")
+    return {
+        tuple(str(row[k]) for k in KEY): None if pd.isna(v) else float(v)
+        for row, v in zip(frame.to_dict("records"), values, strict=True)
+    }
 
 
 def compare(results_dir: str | Path, baseline_file: str | Path) -> list[Comparison]:
@@ -112,9 +113,7 @@ def compare(results_dir: str | Path, baseline_file: str | Path) -> list[Comparis
         base = float(base)
         abs_tol, rel_tol = _tolerance(baseline, row)
         allowed = abs_tol + rel_tol * abs(base)
-        direction = row.get("direction") or (
-            "higher" if row["metric"] in HIGHER_IS_BETTER else "lower"
-        )
+        direction = row.get("direction") or METRICS[row["metric"]].better
         value = results.get(key)
         if value is None or not math.isfinite(value):
             ok = False

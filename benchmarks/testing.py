@@ -3,18 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
-from ase import Atoms
-from ase.build import bulk
 
+from adapt.testing import si_cell  # noqa: F401 (tests import it from here too)
 from benchmarks.data.dataset import Dataset, DatasetWriter, Defect, TrajectoryRecord, labelled
-
-
-def si_cell(k: int = 1, dopant: str | None = "C") -> Atoms:
-    """Diamond Si, k x k x k conventional cells (8 k^3 atoms), atom 0 replaced by ``dopant``."""
-    atoms = bulk("Si", "diamond", a=5.431, cubic=True).repeat(k)
-    if dopant:
-        atoms.symbols[0] = dopant
-    return atoms
 
 
 def synthetic_dataset(
@@ -133,3 +124,22 @@ def smooth_label_dataset(
         splits=splits,
         id_prefix="lj",
     )
+
+
+def metrics_run(tmp, specs: list[str]):
+    """Run a metrics-only suite of ``specs`` on a random-label dataset in ``tmp`` (the caller sets
+    $ADAPT_BENCH_CACHE); returns (RunSummary, results dir)."""
+    from benchmarks.runner import run_suite
+    from benchmarks.suite import parse_suite
+
+    ds = random_label_dataset(tmp / "ds")
+    suite = parse_suite(
+        {
+            "name": "toy",
+            "tasks": ["metrics"],
+            "datasets": [{"source": str(ds.root), "splits": ["test"], "selections": ["all"]}],
+            "models": [{"spec": s} for s in specs],
+        },
+        source="toy.toml",
+    )
+    return run_suite(suite, tmp / "out"), tmp / "out"

@@ -16,7 +16,8 @@ from adapt.config import force_preset
 from adapt.energy_models import OversizeStructureError
 from adapt.testing import torch_threads
 from adapt.train import train_adapt
-from baselines.adapt import ADAPTCalculator, UnseenCellWarning, load_run, statuses
+from baselines.adapt import load_run, statuses
+from baselines.adapt_calculator import ADAPTCalculator, UnseenCellWarning
 from baselines.interface import ModelUnavailable
 from baselines.registry import LoadContext, load_model
 from baselines.testing import tiny_adapt_forcefield
