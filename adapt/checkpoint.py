@@ -158,7 +158,12 @@ def read_meta(ckpt_dir: Path) -> dict:
     path = Path(ckpt_dir) / META
     if not path.is_file():
         raise CheckpointError(f"{ckpt_dir}: no {META} (not an ADAPT checkpoint directory)")
-    meta = json.loads(path.read_text())
+    try:
+        meta = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise CheckpointError(f"{path}: not valid JSON ({exc})") from exc
+    if not isinstance(meta, dict):
+        raise CheckpointError(f"{path}: not a JSON object")
     if meta.get("format") != FORMAT:
         raise CheckpointError(f"{path}: format {meta.get('format')!r}, expected {FORMAT!r}")
     return meta

@@ -109,9 +109,12 @@ def _atoms(x: np.ndarray, cell, table) -> Atoms:
     return atoms
 
 
-def read_native_forces(path, cell=None, table: ElementTable | None = None) -> list[Atoms]:
-    """Structures of a force file: positions, elements, forces (eV/Å), weights in arrays."""
-    obj = _load(path)
+def read_native_forces(
+    path, cell=None, table: ElementTable | None = None, obj: object | None = None
+) -> list[Atoms]:
+    """Structures of a force file: positions, elements, forces (eV/Å), weights in arrays.
+    ``obj``: the file's content when already loaded."""
+    obj = _load(path) if obj is None else obj
     try:
         X, Y = obj["X"], obj["Y"]
     except (TypeError, KeyError) as exc:
@@ -125,7 +128,10 @@ def read_native_forces(path, cell=None, table: ElementTable | None = None) -> li
             raise ValueError(
                 f"{path} structure {i}: X {x.shape} / Y {y.shape}, expected (n, 13) / (n, 3)"
             )
-        atoms = _atoms(x, cell, table)
+        try:
+            atoms = _atoms(x, cell, table)
+        except UnknownElementError as exc:
+            raise ValueError(f"{path} structure {i}: field 'X' (element columns): {exc}") from exc
         atoms.arrays[WEIGHT_KEY] = x[:, 12].copy()
         atoms.info["native_index"] = i
         atoms.calc = SinglePointCalculator(atoms, forces=y)

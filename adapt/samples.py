@@ -20,9 +20,9 @@ from adapt.weights import importance_weights
 @dataclass
 class Sample:
     tokens: np.ndarray  # (n, 12) float32
-    forces: np.ndarray  # (n, 3) float32, eV/Å
+    forces: np.ndarray  # (n, 3) float32, eV/Å; zeros (weights 0) when the frame has none
     weights: np.ndarray  # (n,) float32, loss weights
-    energy: float  # eV
+    energy: float  # eV; NaN when the frame has none
     cell: np.ndarray  # (3, 3) Å
 
 
@@ -53,12 +53,16 @@ def load_split(
                 )
             sites = defect.positions(atoms) if defect is not None else None
             w = importance_weights(atoms, sites, tcfg.loss, tcfg.lambda1, tcfg.lambda2)
+            res = atoms.calc.results
+            forces = res.get("forces")
+            if forces is None:  # an energies-only dataset
+                forces, w = np.zeros((len(atoms), 3)), np.zeros(len(atoms))
             out.append(
                 Sample(
                     tokens_of(atoms),
-                    np.asarray(atoms.get_forces(), dtype=np.float32),
+                    np.asarray(forces, dtype=np.float32),
                     w.astype(np.float32),
-                    float(atoms.get_potential_energy()),
+                    float(res.get("energy", np.nan)),  # NaN: a forces-only dataset
                     np.asarray(atoms.cell[:], dtype=float),
                 )
             )
@@ -80,8 +84,9 @@ def normalisation(samples: list[Sample], table: ElementTable) -> dict:
     force_rms = float(np.sqrt(np.mean(f.astype(np.float64) ** 2))) if len(f) else 1.0
     n = np.array([len(s.tokens) for s in samples], dtype=float)
     e = np.array([s.energy for s in samples])
-    e0 = float(np.mean(e / n))
-    e_scale = float(np.std(e - n * e0))
+    ok = np.isfinite(e)  # forces-only data: no energy reference (e0 0, scale 1)
+    e0 = float(np.mean(e[ok] / n[ok])) if ok.any() else 0.0
+    e_scale = float(np.std(e[ok] - n[ok] * e0)) if ok.any() else 1.0
     return {
         "features": ["x", "y", "z", *DESCRIPTORS],
         "token_mean": mean.tolist(),

@@ -165,6 +165,12 @@ def train_adapt(
     if epochs is not None:
         tcfg = apply_overrides(mcfg, tcfg, {"epochs": int(epochs)})[1]
     ds = data
+    need = "forces" if kind == "force" else "energy"
+    if hasattr(ds, "has") and not ds.has(need):
+        raise ValueError(
+            f"{ds.root}: the dataset has no {need} (labels: {', '.join(ds.labels)}); ADAPT "
+            f"{kind} training needs them"
+        )
     table = default_table()
     key = _run_key(kind, mcfg, tcfg, seed, ds.sha256)
     key["element_table"] = table.sha256

@@ -39,6 +39,9 @@ def weights_path(version: str) -> Path:
     return Path(spec.origin).parent / "pretrained" / VERSIONS[version][0]
 
 
+MAX_Z = 94  # CHGNet's atom embedding covers H..Pu
+
+
 class CHGNetForceField(ForceField):
     def __init__(self, version: str = DEFAULT_VERSION, device: str = "cpu"):
         from chgnet.model import CHGNet
@@ -66,6 +69,13 @@ class CHGNetForceField(ForceField):
 
         if not frames:
             return []
+        for i, a in enumerate(frames):
+            beyond = sorted({int(z) for z in a.numbers if z > MAX_Z})
+            if beyond:
+                raise ValueError(
+                    f"{self.info.spec}: structure {i} has elements {beyond} (Z); CHGNet knows "
+                    f"Z <= {MAX_Z} only"
+                )
         structures = [AseAtomsAdaptor.get_structure(a) for a in frames]
         preds = self.model.predict_structure(
             structures, task="ef", batch_size=batch_size or DEFAULT_BATCH_SIZE

@@ -12,13 +12,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_models(args: argparse.Namespace) -> int:
-    import json
-
+    from baselines.json_stdout import emit
     from baselines.registry import model_statuses
 
     rows = model_statuses()
     if args.json:
-        print(json.dumps([r.__dict__ for r in rows], indent=1))
+        emit([r.__dict__ for r in rows])
         return 0
     width = max(len(r.spec) for r in rows)
     for r in rows:

@@ -44,6 +44,8 @@ class TrainingData(Protocol):
 
     def defect_of(self, rec, first_frame: Atoms | None = None): ...  # .positions(atoms) -> (k, 3) Å
 
+    def has(self, label: str) -> bool: ...  # every frame carries "energy" / "forces"
+
 
 class ModelUnavailable(RuntimeError):
     """A model spec that cannot be loaded here; the message is one line saying what to do."""

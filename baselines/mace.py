@@ -67,8 +67,18 @@ class MaceForceField(ForceField):
         self.path = Path(path)
         if not self.path.is_file():
             raise ModelUnavailable(f"mace:{path}: no such file")
-        # MACE's format is a pickled module: weights_only=False is the only way to read it.
-        model = torch.load(self.path, map_location=device, weights_only=False)
+        # MACE's format is a pickled module: weights_only=False is the only way to read it (so a
+        # mace: file can run code when loaded: load only model files you trust).
+        try:
+            model = torch.load(self.path, map_location=device, weights_only=False)
+            if not isinstance(model, torch.nn.Module):
+                raise TypeError(f"holds a {type(model).__name__}, not a model")
+            next(model.parameters())
+        except Exception as exc:  # noqa: BLE001 - any unreadable file is one line naming it
+            first = (str(exc).strip().splitlines() or [""])[0][:200]
+            raise ValueError(
+                f"mace:{path}: not a readable MACE model file ({type(exc).__name__}: {first})"
+            ) from exc
         model_dtype = str(next(model.parameters()).dtype).removeprefix("torch.")
         self._calc = MACECalculator(models=model, device=device, default_dtype=dtype or model_dtype)
         self.model = self._calc.models[0]
@@ -88,6 +98,8 @@ class MaceForceField(ForceField):
             dtype=self.dtype,
             level_of_theory=meta.get("level_of_theory", UNKNOWN_LOT),
             conservative=True,
+            # a model trained on a forces-only dataset learnt no energies (energy weight 0)
+            predicts_energy=meta.get("trained_on_energy", True),
             checkpoint=str(self.path),
             checkpoint_sha256=file_sha256(self.path),
             extra={
@@ -143,7 +155,10 @@ class MaceForceField(ForceField):
             ptr = batch["ptr"].cpu().numpy()
             for i in range(len(chunk)):
                 out.append(
-                    Prediction(energy=float(energies[i]), forces=forces[ptr[i] : ptr[i + 1]].copy())
+                    Prediction(
+                        energy=float(energies[i]) if self.info.predicts_energy else None,
+                        forces=forces[ptr[i] : ptr[i + 1]].copy(),
+                    )
                 )
         return out
 
@@ -190,12 +205,18 @@ def statuses() -> list[ModelStatus]:
             else f"local MACE model, level of theory {UNKNOWN_LOT}"
         )
         rows.append(ModelStatus(f"mace:{path}", True, what))
+    found = (
+        f"{len(rows)} found under {cache_dir()}/runs and /trained, listed above"
+        if rows
+        else f"none found yet under {cache_dir()}/runs or /trained"
+    )
     rows.append(
         ModelStatus(
             "mace:PATH.model",
             True,
-            "any local MACE .model: `adapt-bench train mace` makes one (those under "
-            f"{cache_dir()}/runs and /trained are listed above); {FOUNDATION_HINT}",
+            f"any local MACE .model: `adapt-bench train mace` makes one ({found}); "
+            f"{FOUNDATION_HINT}; a .model file is a pickle (mace-torch's format, and importing "
+            "mace sets TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD): load only files you trust",
         )
     )
     return rows

@@ -127,7 +127,8 @@ def write_mace_extxyz(frames, path: Path) -> None:
     for atoms in frames:
         res = atoms.calc.results
         a = atoms.copy()  # drops the calculator
-        a.info = {"REF_energy": float(res["energy"])}
+        # no REF_energy (a forces-only dataset): MACE gives that frame energy weight 0
+        a.info = {"REF_energy": float(res["energy"])} if "energy" in res else {}
         a.arrays["REF_forces"] = np.asarray(res["forces"], dtype=float)
         out.append(a)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -135,8 +136,11 @@ def write_mace_extxyz(frames, path: Path) -> None:
 
 
 def fit_e0s(frames) -> dict[int, float]:
-    """Per-element energies (eV) minimising sum (E - sum_Z n_Z E0_Z)^2 over the frames."""
+    """Per-element energies (eV) minimising sum (E - sum_Z n_Z E0_Z)^2 over the frames (0 for
+    every element when the frames carry no energies: a forces-only dataset)."""
     zs = sorted({int(z) for a in frames for z in a.numbers})
+    if not all("energy" in a.calc.results for a in frames):
+        return dict.fromkeys(zs, 0.0)
     counts = np.array([[np.count_nonzero(a.numbers == z) for z in zs] for a in frames], float)
     energies = np.array([a.calc.results["energy"] for a in frames], float)
     e0, *_ = np.linalg.lstsq(counts, energies, rcond=None)
@@ -179,6 +183,11 @@ def train_mace(
     cfg = PRESETS[preset]
     n_epochs = epochs if epochs is not None else cfg.epochs
     ds = data
+    if not ds.has("forces"):
+        raise ValueError(
+            f"{ds.root}: the dataset has no forces (labels: {', '.join(ds.labels)}); MACE "
+            "training here needs forces"
+        )
     run = Path(out_dir)
     model_path = run / f"{NAME}.model"
     sidecar = run / f"{NAME}.json"
@@ -245,6 +254,7 @@ def train_mace(
         *split_args,
         "--energy_key=REF_energy",
         "--forces_key=REF_forces",
+        *([] if ds.has("energy") else ["--energy_weight=0.0"]),
         f"--E0s={run / 'e0s.json'}",
         f"--max_num_epochs={n_epochs}",
         "--error_table=PerAtomMAE",
@@ -283,6 +293,7 @@ def train_mace(
         "n_train_frames": len(train),
         "n_valid_frames": len(valid),
         "e0s_eV": {str(z): e for z, e in e0s.items()},
+        "trained_on_energy": ds.has("energy"),
         "elements_not_in_train": unseen,
         "epoch_train_s": per_epoch,
         "train_wall_s": round(wall, 1),

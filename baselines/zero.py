@@ -48,8 +48,10 @@ def load(arg: str, ctx: LoadContext) -> ZeroForceField:
         raise ValueError(f"zero takes no argument (got 'zero:{arg}')")
     if ctx.train_data is None:
         return ZeroForceField(None)
+    if not ctx.train_data.has("energy"):  # a forces-only dataset: no energy to predict
+        return ZeroForceField(None, ctx.train_data.level_of_theory)
     frames = ctx.train_data.frames("train", "all")
-    per_atom = [a.get_potential_energy() / len(a) for a in frames]
+    per_atom = [a.calc.results["energy"] / len(a) for a in frames]
     return ZeroForceField(float(np.mean(per_atom)), ctx.train_data.level_of_theory)
 
 

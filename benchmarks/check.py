@@ -194,6 +194,11 @@ def update_baseline(
             for key, value in table.items()
             if value is not None and math.isfinite(value)
         ]
+    if not rows:
+        raise BaselineError(
+            f"{Path(results_dir) / 'metrics.csv'}: no metric with a value; a baseline without "
+            f"metrics would pass anything, so {baseline_file} was not written"
+        )
     data = {
         "description": old.get("description", f"baseline made from {results_dir}"),
         "tolerance": tolerance,

@@ -12,6 +12,7 @@ import argparse
 import importlib
 import logging
 import os
+import re
 import sys
 
 # (module, function) pairs that add subcommands to the top level / to `train`.
@@ -53,14 +54,65 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Errors that mean "bad input" (a file, an option, a model spec): one line on stderr, exit 2
+# (-vv shows the traceback). Every project error class derives from ValueError; ModelUnavailable
+# is a RuntimeError; the rest are third-party readers' errors on a file the user named.
+INPUT_ERRORS = ("ModelUnavailable", "BadZipFile", "SafetensorError", "XYZError", "UnpicklingError")
+
+
+def is_input_error(exc: BaseException) -> bool:
+    names = {c.__name__ for c in type(exc).__mro__}
+    return isinstance(exc, (ValueError, FileNotFoundError)) or bool(names & set(INPUT_ERRORS))
+
+
+def one_line(exc: BaseException) -> str:
+    """The exception's message on one line (first line; type name when there is no message)."""
+    text = str(exc).strip()
+    if isinstance(exc, KeyError) or not text:
+        text = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    first = text.splitlines()[0]
+    return first if len(first) <= 500 else first[:497] + "..."
+
+
+# Third-party warnings that say nothing a user can act on (shown again with -v). The e3nn one is
+# caused by mace setting TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD on import (`models` and the README say
+# what that means for mace: files); ADAPT/ADAPT+ files are always read without pickle.
+QUIET_WARNINGS = (
+    "Environment variable TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD detected",
+    "The TorchScript type system doesn't support instance-level annotations",
+    "Mean of empty slice",
+    "No tensor product accelerator is enabled",
+    "To copy construct from a tensor",
+)
+
+
+def _quiet_warnings() -> None:
+    import warnings
+
+    for text in QUIET_WARNINGS:
+        warnings.filterwarnings("ignore", message=f".*{re.escape(text)}")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if not args.verbose:
+        _quiet_warnings()
     level = [logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)]
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     if args.no_progress:
         os.environ["ADAPT_BENCH_NO_PROGRESS"] = "1"
     try:
+        if getattr(args, "json", False) or args.command == "eval":  # stdout: the result only
+            from baselines.json_stdout import json_only_stdout
+
+            with json_only_stdout():
+                return int(args.func(args) or 0)
         return int(args.func(args) or 0)
+    except Exception as exc:
+        if args.verbose >= 2 or not is_input_error(exc):
+            raise
+        print(f"error: {one_line(exc)}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print(
             "interrupted; finished work is kept, rerun the same command to resume", file=sys.stderr

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from benchmarks.cli_types import device, positive_int
+
 UNITS = "Units: forces eV/Å, energies eV per structure or meV/atom, angles degrees, times seconds."
 
 
@@ -31,8 +33,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="frames: early (default: first 20%%, 1..10 per trajectory), early:K, all, final",
     )
     p.add_argument("--out", default=None, help="also write metrics.csv + predictions/ here")
-    p.add_argument("--device", default="cpu", help="cpu | cuda | cuda:N (default cpu)")
-    p.add_argument("--batch-size", type=int, default=None, help="frames per predict batch")
+    p.add_argument("--device", default="cpu", type=device, help="cpu | cuda | cuda:N (default cpu)")
+    p.add_argument(
+        "--batch-size",
+        type=positive_int,
+        default=None,
+        help="structures per predict call, >= 1 (default: the model's own; ADAPT 32, CHGNet "
+        "16, MACE and MatterSim all of a 64-structure chunk at once)",
+    )
     p.add_argument("--json", action="store_true", help="print the metric rows as JSON on stdout")
     p.set_defaults(func=cmd_eval)
 
@@ -43,16 +51,34 @@ def register(sub: argparse._SubParsersAction) -> None:
         "regressions count: lower is better for errors, higher for similarities), else 1 with "
         "a table of regressions. --update writes the baseline from the run instead.",
     )
-    p.add_argument("results_dir", metavar="RESULTS_DIR")
+    p.add_argument(
+        "results_dir",
+        metavar="RESULTS_DIR",
+        help="a results directory written by `adapt-bench run` or `eval --out` (its metrics.csv)",
+    )
     p.add_argument("--baseline", required=True, help="baseline JSON or TOML file")
-    p.add_argument("--update", action="store_true", help="write the baseline from RESULTS_DIR")
-    p.add_argument("--abs-tol", type=float, default=None, help="with --update: default abs tol")
-    p.add_argument("--rel-tol", type=float, default=None, help="with --update: default rel tol")
+    p.add_argument(
+        "--update",
+        action="store_true",
+        help="write the baseline from RESULTS_DIR (refused when it has no metric values)",
+    )
+    p.add_argument(
+        "--abs-tol",
+        type=float,
+        default=None,
+        help="with --update: tolerance in the metric's unit for every row (default: the "
+        "file's, else 1e-06)",
+    )
+    p.add_argument(
+        "--rel-tol",
+        type=float,
+        default=None,
+        help="with --update: relative tolerance for every row (default: the file's, else 0.1)",
+    )
     p.set_defaults(func=cmd_check)
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    import json
 
     from baselines.interface import ModelUnavailable
     from benchmarks.evaluate import evaluate_model, format_rows
@@ -72,10 +98,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
         return 2
     if args.json:
         from adapt.fileio import json_safe
+        from baselines.json_stdout import emit
 
-        print(json.dumps(json_safe(rows), indent=1, ensure_ascii=False))
+        emit(json_safe(rows))
     else:
-        print(format_rows(rows))
+        from baselines.json_stdout import emit_text
+
+        emit_text(format_rows(rows))
     return 0
 
 

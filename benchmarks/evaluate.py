@@ -81,4 +81,18 @@ def format_rows(rows: list[dict]) -> str:
         f"  flags: {', '.join(flags)}" if flags else ""
     )
     body = table.map(lambda v: "" if v is None or math.isnan(v) else f"{v:.4g}")
-    return title + "\n" + body.to_string()
+    notes = [text for flag, text in FLAG_LINES.items() if flag in flags]
+    notes += [
+        f"{f.split('=')[1]} structures skipped: the model cannot take them (see the warning above)"
+        for f in flags
+        if f.startswith("skipped=")
+    ]
+    return "\n".join([title, body.to_string(), *notes])
+
+
+FLAG_LINES = {
+    "no_reference_energy": "energy metrics: not available (the dataset has no reference "
+    "energies, e.g. a forces-only import)",
+    "no_reference_forces": "force metrics: not available (the dataset has no reference forces)",
+    "no_energy": "energy metrics: not available (the model predicts no energy)",
+}

@@ -298,16 +298,24 @@ def metric_rows(
     Force metrics for subsets all / defect / bulk / kind=<kind> (a subset with no atoms is
     skipped; n = atoms, or atoms kept for force_angle); energy metrics for all and per kind
     (n = structures). ``train_energy_refs=(refs_model, refs_data)`` adds the aligned energy
-    metrics. No energy rows when the model predicts no energy (flag ``no_energy``); no force
-    rows when it predicts no forces (flag ``no_forces``). Per-frame prediction flags
+    metrics. No energy rows when the model predicts no energy (flag ``no_energy``) or the dataset
+    has none (flag ``no_reference_energy``: a forces-only dataset); no force rows when it predicts
+    no forces (flag ``no_forces``) or the dataset has none (``no_reference_forces``). Per-frame prediction flags
     (e.g. ``unseen_cell``) of a subset's frames are added to its rows' flags. A value may be
     NaN (e.g. force_angle of a zero-force model); writers store it as empty.
     """
     has_forces = bool(np.isfinite(ps.forces_pred).any())
     has_energy = bool(np.isfinite(ps.energy_pred).any())
+    ref_forces = bool(np.isfinite(ps.forces_ref).any())
+    ref_energy = bool(np.isfinite(ps.energy_ref).any())
     run_flags = _join_flags(
-        flags, [] if has_energy else ["no_energy"], [] if has_forces else ["no_forces"]
+        flags,
+        [] if has_energy else ["no_energy"],
+        [] if has_forces else ["no_forces"],
+        [] if ref_energy or not len(ps) else ["no_reference_energy"],
+        [] if ref_forces or not len(ps) else ["no_reference_forces"],
     )
+    has_forces, has_energy = has_forces and ref_forces, has_energy and ref_energy
     base = dict(model=model, family=family, dataset=dataset, split=split, selection=selection)
     atom_frame = np.repeat(np.arange(len(ps.n_atoms)), ps.n_atoms)
     kinds = sorted(set(ps.defect_kind.tolist()))

@@ -8,9 +8,9 @@ frame after frame in the order of ``traj_id`` / ``step`` (use :meth:`frame_slice
     traj_id      (M,) str        trajectory id (atoms.info["traj_id"])
     step         (M,) int        ionic step within the trajectory (atoms.info["step"])
     n_atoms      (M,) int
-    energy_ref   (M,) float      eV, total
+    energy_ref   (M,) float      eV, total; NaN when the dataset has no energies
     energy_pred  (M,) float      eV, total; NaN when the model predicts no energy
-    forces_ref   (sum n, 3)      eV/Å
+    forces_ref   (sum n, 3)      eV/Å; NaN when the dataset has no forces
     forces_pred  (sum n, 3)      eV/Å; NaN when the model predicts no forces
     symbols      (sum n,) str    chemical symbols
     defect_mask  (sum n,) bool   atom in the defect region (metrics.defect_region_mask)
@@ -97,17 +97,19 @@ class PredictionSet:
         for atoms, pred, defect in zip(frames, predictions, defects, strict=True):
             n = len(atoms)
             results = atoms.calc.results if atoms.calc is not None else {}
-            if "energy" not in results or "forces" not in results:
+            if "energy" not in results and "forces" not in results:
                 raise ValueError(
                     f"frame {atoms.info.get('traj_id', '?')}:{atoms.info.get('step', '?')} "
-                    "has no reference energy/forces"
+                    "has no reference energy or forces"
                 )
             cols["traj_id"].append(str(atoms.info.get("traj_id", "")))
             cols["step"].append(int(atoms.info.get("step", -1)))
             cols["n_atoms"].append(n)
-            cols["energy_ref"].append(float(results["energy"]))
+            cols["energy_ref"].append(float(results.get("energy", np.nan)))
             cols["energy_pred"].append(np.nan if pred.energy is None else float(pred.energy))
-            cols["forces_ref"].append(np.asarray(results["forces"], dtype=float).reshape(n, 3))
+            ref_f = results.get("forces")
+            ref_f = np.full((n, 3), np.nan) if ref_f is None else np.asarray(ref_f, dtype=float)
+            cols["forces_ref"].append(ref_f.reshape(n, 3))
             if pred.forces is None:
                 cols["forces_pred"].append(np.full((n, 3), np.nan))
             else:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from benchmarks.cli_types import device, positive_int
+
 KINDS = {"adapt-force": "force", "adapt-energy": "energy"}
 
 
@@ -54,8 +56,10 @@ def _register_adapt(train_sub: argparse._SubParsersAction) -> None:
             help="paper = the printed equations (default); released = the authors' code "
             "(docs/adapt-variants.md lists the differences)",
         )
-        p.add_argument("--epochs", type=int, help="epochs (default: the preset's)")
-        p.add_argument("--device", default="cpu", help="cpu | cuda | cuda:N (default cpu)")
+        p.add_argument("--epochs", type=positive_int, help="epochs, >= 1 (default: the preset's)")
+        p.add_argument(
+            "--device", default="cpu", type=device, help="cpu | cuda | cuda:N (default cpu)"
+        )
         p.add_argument(
             "--seed", type=int, default=0, help="seed for init, shuffling, dropout (default 0)"
         )
@@ -149,7 +153,15 @@ def cmd_train_adapt(args: argparse.Namespace) -> int:
 def _register_mace(train_sub: argparse._SubParsersAction) -> None:
     from baselines.mace_train import PRESETS
 
-    p = train_sub.add_parser("mace", help="train MACE from scratch on a dataset's train/val split")
+    p = train_sub.add_parser(
+        "mace",
+        help="train MACE from scratch on a dataset's train/val split",
+        description="Train MACE (mace-torch's mace_run_train) from scratch on DIR's train split, "
+        "selecting on its val split; writes RUN_DIR/mace.model (use it as mace:RUN_DIR/"
+        "mace.model) and a sidecar mace.json. Reruns skip finished work; a larger --epochs "
+        "continues. A forces-only dataset trains with energy weight 0 (the model then predicts "
+        "no energy). Units: Å, eV, eV/Å.",
+    )
     p.set_defaults(func=cmd_train_mace)
     p.add_argument(
         "--data", required=True, help="dataset directory (its train/val splits are used)"
@@ -163,9 +175,16 @@ def _register_mace(train_sub: argparse._SubParsersAction) -> None:
         "validation frames (CPU, minutes); paper: the ADAPT paper's MACE, 256 channels, "
         "max_L 2, correlation 3, 300 epochs (GPU)",
     )
-    p.add_argument("--epochs", type=int, default=None, help="override the preset's epoch count")
-    p.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--epochs",
+        type=positive_int,
+        default=None,
+        help="epochs, >= 1 (default: the preset's, tiny 15, paper 300)",
+    )
+    p.add_argument(
+        "--device", default="cpu", type=device, help="cpu | cuda | cuda:N (default: cpu)"
+    )
+    p.add_argument("--seed", type=int, default=0, help="MACE's --seed (default: %(default)s)")
 
 
 def cmd_train_mace(args: argparse.Namespace) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from benchmarks.cli_types import device
 from benchmarks.commands import UNITS
 
 
@@ -29,7 +30,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="a suite TOML file (example with comments: benchmarks/suites/quick.toml)",
     )
     p.add_argument("--out", default=None, help="results directory (default: results/<suite>)")
-    p.add_argument("--device", default=None, help="cpu | cuda | cuda:N (default: the suite's)")
+    p.add_argument(
+        "--device", default=None, type=device, help="cpu | cuda | cuda:N (default: the suite's)"
+    )
     p.add_argument(
         "--models",
         default=None,

@@ -35,6 +35,10 @@ FLAG_NOTES = {
     "tokens carry no lattice, so a new cell is an extrapolation).",
     "no_energy": "Models flagged `no_energy` predict no energy: their energy cells are empty.",
     "no_forces": "Models flagged `no_forces` predict no forces: their force cells are empty.",
+    "no_reference_energy": "The dataset has no reference energies (forces-only, e.g. the ADAPT "
+    "authors' force files): energy metrics are not available (–), not zero.",
+    "no_reference_forces": "The dataset has no reference forces (energies-only): force metrics "
+    "are not available (–), not zero.",
 }
 OK_STATUS = {"", "ok", "done", "loaded", "available", "evaluated", "success"}
 ABLATION_GROUPS = {"energy_architectures", "attention_radius", "adapt_variants"}

@@ -66,15 +66,17 @@ def test_chgnet_versions_ship_in_the_wheel():
         load_model("chgnet:9.9")
 
 
-def test_sevennet_says_why_and_how():
+def test_sevennet_says_why_and_how(monkeypatch, tmp_path):
+    monkeypatch.setenv("ADAPT_BENCH_SEVENNET_PYTHON", str(tmp_path / "no-venv" / "python"))
     with pytest.raises(ModelUnavailable, match="e3nn") as err:
         load_model("sevennet")
-    assert ".venv-sevennet" in str(err.value) and "\n" not in str(err.value)
+    assert "bash scripts/setup_sevennet.sh" in str(err.value) and "\n" not in str(err.value)
 
 
-def test_models_listing(offline_home, capsys):
+def test_models_listing(offline_home, capsys, monkeypatch, tmp_path):
     from benchmarks.cli import main
 
+    monkeypatch.setenv("ADAPT_BENCH_SEVENNET_PYTHON", str(tmp_path / "no-venv" / "python"))
     assert main(["models"]) == 0
     lines = capsys.readouterr().out.splitlines()
     by_spec = {line[3:].split()[0]: line for line in lines}
@@ -82,7 +84,7 @@ def test_models_listing(offline_home, capsys):
     assert by_spec["chgnet"].startswith("ok ")
     assert by_spec["mattersim:1M"].startswith("-- ")
     assert "put mattersim-v1.0.0-1M.pth at" in by_spec["mattersim:1M"]
-    assert by_spec["sevennet"].startswith("-- ") and "e3nn" in by_spec["sevennet"]
+    assert by_spec["sevennet"].startswith("-- ") and "setup_sevennet.sh" in by_spec["sevennet"]
     assert "mace:PATH.model" in by_spec
     assert any(spec.startswith("adapt") for spec in by_spec)
     assert cmd_models(argparse.Namespace(json=True)) == 0

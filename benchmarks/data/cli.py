@@ -9,6 +9,8 @@ from pathlib import Path
 
 UNITS = "Units: Å, eV, eV/Å."
 
+from benchmarks.cli_types import positive_int  # noqa: E402
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     data = sub.add_parser(
@@ -44,13 +46,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     g.add_argument(
         "--n-trajectories",
-        type=int,
+        type=positive_int,
         default=50,
         help="trajectories to make, >= 3 (default: %(default)s)",
     )
     g.add_argument(
         "--supercell",
-        type=int,
+        type=positive_int,
         default=2,
         help="k: supercell of 8 k^3 host atoms (default: %(default)s)",
     )
@@ -135,8 +137,25 @@ def register(sub: argparse._SubParsersAction) -> None:
     i.add_argument(
         "--host", default=None, help="host element for defect detection (default: most common)"
     )
-    i.add_argument("--energy-key", default=None, help="info key of the energy (eV)")
-    i.add_argument("--forces-key", default=None, help="arrays key of the forces (eV/Å)")
+    i.add_argument(
+        "--energy-key",
+        default=None,
+        help="info key of the energy, eV (default: the calculator's energy, else the first of "
+        "energy, REF_energy, DFT_energy, dft_energy, total_energy, Energy)",
+    )
+    i.add_argument(
+        "--forces-key",
+        default=None,
+        help="arrays key of the forces, eV/Å (default: the calculator's forces, else the first "
+        "of forces, REF_forces, DFT_forces, dft_forces, DFT_force, dft_force, force, Forces)",
+    )
+    i.add_argument(
+        "--labels",
+        default="auto",
+        help="labels to import: energy,forces | forces | energy; auto: those every frame has "
+        "(a forces-only source, e.g. the ADAPT authors' force file, makes a forces-only "
+        "dataset) (default: %(default)s)",
+    )
     i.add_argument(
         "--cell",
         type=float,
@@ -144,7 +163,37 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=None,
         help="adapt-pt only: cell edge (one number) or three edge lengths, Å (default: inferred)",
     )
+    i.add_argument(
+        "--allow-any-element",
+        action="store_true",
+        help="import the dummy element X and elements beyond Pu (Z > 94) too; no model here "
+        "knows them, so they are refused by default",
+    )
     i.set_defaults(func=cmd_import)
+
+    ex = dsub.add_parser(
+        "export",
+        help="write a dataset in the ADAPT authors' .pt layouts",
+        description="Write DIR's frames as the ADAPT authors' released files: <split>set.pt (force "
+        "dict {'X': [(n, 13)], 'Y': [(n, 3)]}) when it has forces, x_values.pt (M, n_max, 12) + "
+        "nrg_values.pt (M,) when it has energies, and norm_stats.pt (the statistics recorded at "
+        "import, else fitted on these frames). " + UNITS,
+    )
+    ex.add_argument("dir", type=Path, help="dataset directory")
+    ex.add_argument("--out", required=True, type=Path, help="new folder for the .pt files")
+    ex.add_argument(
+        "--format", default="adapt-pt", choices=["adapt-pt"], help="(default: %(default)s)"
+    )
+    ex.add_argument(
+        "--split",
+        default="all",
+        choices=["train", "val", "test", "all"],
+        help="which trajectories (default: %(default)s)",
+    )
+    ex.add_argument(
+        "--n-max", type=int, default=220, help="x_values padding rows (default: %(default)s)"
+    )
+    ex.set_defaults(func=cmd_export)
 
     gt = dsub.add_parser(
         "get",
@@ -174,6 +223,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="leakage position tolerance, Å (default: %(default)s)",
     )
     inf.add_argument("--no-leakage", action="store_true", help="skip the leakage check")
+    inf.add_argument(
+        "--verify",
+        action="store_true",
+        help="hash every trajectory file and recompute the content sha256 (every open already "
+        "checks sizes and mtimes; exit 2 naming the file when the data changed)",
+    )
     inf.set_defaults(func=cmd_info)
 
 
@@ -243,11 +298,26 @@ def cmd_import(args: argparse.Namespace) -> int:
             forces_key=args.forces_key,
             cell=cell,
             copy_tol=args.copy_tol,
+            labels=None if args.labels == "auto" else tuple(args.labels.split(",")),
+            any_element=args.allow_any_element,
         )
-    except DatasetError as exc:
+    except (DatasetError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(rep.summary())
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from benchmarks.data.dataset import DatasetError
+    from benchmarks.data.import_adapt_pt import export_adapt_pt
+
+    try:
+        paths = export_adapt_pt(args.dir, args.out, split=args.split, n_max=args.n_max)
+    except (DatasetError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {', '.join(str(p) for p in paths)}")
     return 0
 
 
@@ -283,11 +353,25 @@ def cmd_info(args: argparse.Namespace) -> int:
             ds = default_dataset(progress=_progress(args))
         else:
             ds = Dataset(args.dir)
+        verified = None
+        if args.verify:
+            from benchmarks.data.verify import verify
+
+            verified = verify(ds, full=True)
     except DatasetError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     info = dataset_info(ds, tol=args.tol, check_leakage=not args.no_leakage)
-    print(json.dumps(info, indent=1) if args.json else format_info(info))
+    if verified is not None:
+        info["verified"] = {"files_hashed": verified, "content_sha256": "matches the manifest"}
+    if args.json:
+        from baselines.json_stdout import emit
+
+        emit(info)
+    else:
+        print(format_info(info))
+        if verified is not None:
+            print(f"verified         {verified} files hashed; content sha256 matches the manifest")
     return 0
 
 

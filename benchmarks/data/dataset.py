@@ -9,6 +9,11 @@ On disk::
 
 Everything is read and written through ASE's extxyz reader/writer; energies and forces come
 back as a ``SinglePointCalculator`` on each frame. Splits are by whole trajectory, never by frame.
+
+Labels: ``manifest.labels`` says which labels every frame carries: ("energy", "forces") by
+default; ("forces",) for a forces-only dataset (e.g. the ADAPT authors' force files) or
+("energy",) for an energies-only one. Readers check exactly those; consumers ask
+:meth:`Dataset.has` before using one and say so when it is absent (never a zero in its place).
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from adapt.fileio import atomic_write, file_sha256, write_text_atomic
 
 FORMAT_VERSION = 1
 SPLITS = ("train", "val", "test")
+LABELS = ("energy", "forces")
 DEFECT_KINDS = (
     "vacancy",
     "self_interstitial",
@@ -86,7 +92,7 @@ class TrajectoryRecord:
     host: str  # e.g. "Si"
     defect: Defect
     split: str | None  # "train" | "val" | "test" | None (unsplit)
-    final_fmax: float  # eV/Å, max per-atom force norm of the last frame
+    final_fmax: float | None  # eV/Å, max per-atom force norm of the last frame; None: no forces
     converged: bool  # the reference relaxation reached its fmax before its step limit
     extra: dict = field(default_factory=dict)
 
@@ -108,6 +114,7 @@ class Manifest:
     created_by: dict = field(default_factory=dict)  # tool, version, git_sha, utc
     extra: dict = field(default_factory=dict)  # generator settings, timings, import notes
     format_version: int = FORMAT_VERSION
+    labels: tuple[str, ...] = LABELS  # the labels every frame carries (see module)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=1, sort_keys=False)
@@ -116,19 +123,33 @@ class Manifest:
     def from_dict(cls, d: dict) -> Manifest:
         d = dict(d)
         d["trajectories"] = tuple(TrajectoryRecord.from_dict(t) for t in d["trajectories"])
+        d["labels"] = tuple(d.get("labels", LABELS))
         return cls(**d)
 
 
-def labelled(atoms: Atoms, energy: float, forces: np.ndarray, **info) -> Atoms:
-    """A copy of ``atoms`` carrying energy (eV), forces (n, 3) eV/Å and extra info keys."""
+def labelled(atoms: Atoms, energy: float | None, forces: np.ndarray | None, **info) -> Atoms:
+    """A copy of ``atoms`` carrying energy (eV), forces (n, 3) eV/Å (None: that label is
+    absent) and extra info keys."""
     out = atoms.copy()
     out.info.update(info)
-    out.calc = SinglePointCalculator(out, energy=float(energy), forces=np.asarray(forces, float))
+    results = {}
+    if energy is not None:
+        results["energy"] = float(energy)
+    if forces is not None:
+        results["forces"] = np.asarray(forces, float)
+    out.calc = SinglePointCalculator(out, **results)
     return out
 
 
-def check_frame(atoms: Atoms, where: str) -> None:
-    """Raise DatasetError naming ``where`` (file + frame) and the field when a frame is unusable."""
+def labels_of(atoms: Atoms) -> tuple[str, ...]:
+    """The labels (of LABELS) a frame's calculator carries."""
+    results = getattr(atoms.calc, "results", {}) if atoms.calc is not None else {}
+    return tuple(k for k in LABELS if k in results)
+
+
+def check_frame(atoms: Atoms, where: str, labels: Sequence[str] = LABELS) -> None:
+    """Raise DatasetError naming ``where`` (file + frame) and the field when a frame is unusable
+    (``labels``: the labels it must carry; any other present label is checked too)."""
     n = len(atoms)
     if n == 0:
         raise DatasetError(f"{where}: field 'positions': frame has no atoms")
@@ -138,22 +159,26 @@ def check_frame(atoms: Atoms, where: str) -> None:
         raise DatasetError(f"{where}: field 'cell': zero-volume cell with pbc={atoms.pbc.tolist()}")
     calc = atoms.calc
     results = getattr(calc, "results", {}) if calc is not None else {}
-    if "forces" not in results:
+    if "forces" in labels and "forces" not in results:
         raise DatasetError(f"{where}: field 'forces': missing")
-    forces = np.asarray(results["forces"])
-    if forces.shape != (n, 3):
-        raise DatasetError(f"{where}: field 'forces': shape {forces.shape}, expected ({n}, 3)")
-    if not np.all(np.isfinite(forces)):
-        raise DatasetError(f"{where}: field 'forces': NaN or inf")
-    if "energy" not in results:
+    if "forces" in results:
+        forces = np.asarray(results["forces"])
+        if forces.shape != (n, 3):
+            raise DatasetError(f"{where}: field 'forces': shape {forces.shape}, expected ({n}, 3)")
+        if not np.all(np.isfinite(forces)):
+            raise DatasetError(f"{where}: field 'forces': NaN or inf")
+    if "energy" in labels and "energy" not in results:
         raise DatasetError(f"{where}: field 'energy': missing")
-    if not np.isfinite(results["energy"]):
+    if "energy" in results and not np.isfinite(results["energy"]):
         raise DatasetError(f"{where}: field 'energy': NaN or inf")
 
 
-def fmax_of(atoms: Atoms) -> float:
-    """Largest per-atom force norm (eV/Å) of a labelled frame."""
-    return float(np.linalg.norm(atoms.calc.results["forces"], axis=1).max())
+def fmax_of(atoms: Atoms) -> float | None:
+    """Largest per-atom force norm (eV/Å) of a labelled frame; None when it has no forces."""
+    results = atoms.calc.results if atoms.calc is not None else {}
+    if "forces" not in results:
+        return None
+    return float(np.linalg.norm(results["forces"], axis=1).max())
 
 
 class Dataset:
@@ -173,6 +198,9 @@ class Dataset:
             raise DatasetError(f"{path}: unreadable manifest ({exc})") from exc
         if self.manifest.format_version != FORMAT_VERSION:
             raise DatasetError(f"{path}: format_version {self.manifest.format_version} unsupported")
+        from benchmarks.data.verify import verify
+
+        verify(self)  # cheap: sizes and mtimes (benchmarks.data.verify)
 
     @property
     def name(self) -> str:
@@ -185,6 +213,14 @@ class Dataset:
     @property
     def sha256(self) -> str:
         return self.manifest.content_sha256
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return self.manifest.labels
+
+    def has(self, label: str) -> bool:
+        """Whether every frame carries ``label`` ("energy" or "forces")."""
+        return label in self.manifest.labels
 
     def defect_of(self, rec: TrajectoryRecord, first_frame: Atoms | None = None) -> Defect:
         """``rec``'s defect, with sites: see :func:`benchmarks.data.defects.resolve_defect`
@@ -212,7 +248,11 @@ class Dataset:
     ) -> list[Atoms]:
         """The labelled frames of one trajectory (all, a slice, or the given frame indices)."""
         path = self.root / record.file
-        frames = ase.io.read(path, index=":", format="extxyz")
+        try:
+            frames = ase.io.read(path, index=":", format="extxyz")
+        except Exception as exc:  # noqa: BLE001 - a damaged file is one line naming it
+            first = (str(exc).strip().splitlines() or [""])[0][:200]
+            raise DatasetError(f"{path}: unreadable ({type(exc).__name__}: {first})") from exc
         if len(frames) != record.n_frames:
             raise DatasetError(
                 f"{path}: has {len(frames)} frames, manifest says n_frames={record.n_frames}"
@@ -220,7 +260,7 @@ class Dataset:
         if index is not None:
             frames = frames[index] if isinstance(index, slice) else [frames[i] for i in index]
         for atoms in frames:
-            check_frame(atoms, f"{path} frame {atoms.info.get('step', '?')}")
+            check_frame(atoms, f"{path} frame {atoms.info.get('step', '?')}", self.labels)
         return frames
 
     def frames(self, split: str | None = None, selection: str = "all") -> list[Atoms]:
@@ -250,8 +290,11 @@ class DatasetWriter:
     the directory has no manifest.json and :class:`Dataset` refuses it.
     """
 
-    def __init__(self, root: str | Path):
+    def __init__(self, root: str | Path, labels: Sequence[str] = LABELS):
         self.root = Path(root)
+        self.labels = tuple(k for k in LABELS if k in labels)
+        if not self.labels:
+            raise ValueError(f"labels {tuple(labels)}: need at least one of {LABELS}")
         (self.root / "trajectories").mkdir(parents=True, exist_ok=True)
         self._partial = self.root / ".partial.json"
         self._records: dict[str, TrajectoryRecord] = {}
@@ -275,10 +318,13 @@ class DatasetWriter:
         for i, atoms in enumerate(frames):
             atoms.info["traj_id"] = record.id
             atoms.info["step"] = i
-            check_frame(atoms, f"{record.id} frame {i}")
+            check_frame(atoms, f"{record.id} frame {i}", self.labels)
         atomic_write(path, lambda tmp: ase.io.write(tmp, list(frames), format="extxyz"))
+        from benchmarks.data.verify import file_stamp
+
         record = replace(
             record,
+            extra={**record.extra, "file": file_stamp(path)},
             file=rel,
             n_frames=len(frames),
             n_atoms=len(frames[0]),
@@ -316,6 +362,7 @@ class DatasetWriter:
             content_sha256=content_sha256(self.root, records, level_of_theory),
             created_by=created_by or {},
             extra=extra or {},
+            labels=self.labels,
         )
         write_text_atomic(self.root / "manifest.json", manifest.to_json())
         self._partial.unlink(missing_ok=True)

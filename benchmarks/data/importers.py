@@ -46,6 +46,7 @@ from ase import Atoms
 from ase.calculators.singlepoint import SinglePointCalculator
 
 from benchmarks.data.dataset import (
+    LABELS,
     SPLITS,
     Dataset,
     DatasetError,
@@ -54,6 +55,7 @@ from benchmarks.data.dataset import (
     check_frame,
     fmax_of,
     labelled,
+    labels_of,
 )
 from benchmarks.data.defects import detect_defects
 
@@ -72,6 +74,7 @@ FORCE_KEYS = (
     "Forces",
 )
 HELD_OUT = ("val", "test")
+MAX_MODEL_Z = 94  # the largest atomic number any model here knows (CHGNet, SevenNet: up to Pu)
 CONVERGED_FMAX = 0.01  # eV/Å: an imported trajectory whose last frame is below this is "converged"
 
 
@@ -96,12 +99,21 @@ class ImportReport:
     skipped_frames: int = 0
     skipped: list[str] = field(default_factory=list)  # the first few reasons
     dropped_copies: int = 0
+    labels: tuple[str, ...] = LABELS
 
     def summary(self) -> str:
         text = (
             f"imported {self.trajectories} trajectories, {self.frames} frames into "
             f"{self.dataset.root}"
         )
+        if tuple(self.labels) != LABELS:
+            absent = [k for k in LABELS if k not in self.labels]
+            text += f"; labels: {', '.join(self.labels)} only (no {', '.join(absent)})"
+        stats = self.dataset.manifest.extra.get("adapt_norm_stats")
+        if stats:
+            text += (
+                f"; recorded normalisation statistics of {', '.join(s['source'] for s in stats)}"
+            )
         if self.skipped_frames:
             text += f"; skipped {self.skipped_frames} bad frames (e.g. {self.skipped[0]})"
         text += f"; dropped {self.dropped_copies} held-out frames that copy the other dataset"
@@ -140,30 +152,56 @@ def _labels(atoms: Atoms, energy_key: str | None, forces_key: str | None):
     return energy, forces
 
 
-def _clean_frame(atoms: Atoms, where: str, energy_key: str | None, forces_key: str | None) -> Atoms:
-    """A labelled copy of ``atoms``; DatasetError (naming ``where`` and the field) when unusable."""
+def _clean_frame(
+    atoms: Atoms,
+    where: str,
+    energy_key: str | None,
+    forces_key: str | None,
+    labels: tuple[str, ...] | None = LABELS,
+    any_element: bool = False,
+) -> Atoms:
+    """A labelled copy of ``atoms``; DatasetError (naming ``where`` and the field) when unusable.
+    ``labels``: the labels required (others are left out); None: whichever are there (>= 1)."""
     energy, forces = _labels(atoms, energy_key, forces_key)
-    if forces is None:
+    need = labels if labels is not None else (() if energy is not None else ("forces",))
+    if forces is None and "forces" in need:
         raise DatasetError(
             f"{where}: field 'forces': missing (no calculator forces and no arrays key of "
             f"{forces_key or FORCE_KEYS})"
         )
-    if energy is None:
+    if energy is None and "energy" in need:
         raise DatasetError(
             f"{where}: field 'energy': missing (no calculator energy and no info key of "
             f"{energy_key or ENERGY_KEYS})"
         )
-    try:
-        energy = float(np.asarray(energy, dtype=float).reshape(()))
-    except (TypeError, ValueError) as exc:
-        raise DatasetError(f"{where}: field 'energy': not one number ({energy!r})") from exc
-    forces = np.asarray(forces, dtype=float)
+    if labels is not None:
+        energy = energy if "energy" in labels else None
+        forces = forces if "forces" in labels else None
+    if energy is not None:
+        try:
+            energy = float(np.asarray(energy, dtype=float).reshape(()))
+        except (TypeError, ValueError) as exc:
+            raise DatasetError(f"{where}: field 'energy': not one number ({energy!r})") from exc
+    forces = None if forces is None else np.asarray(forces, dtype=float)
     bare = Atoms(atoms.numbers, positions=atoms.positions, cell=atoms.cell, pbc=atoms.pbc)
     keep = {k: v for k, v in atoms.info.items() if isinstance(v, (str, int, float, bool))}
     for k in (*ENERGY_KEYS, "traj_id", "step", "split", "source_frame"):
         keep.pop(k, None)
-    bare.calc = SinglePointCalculator(bare, energy=energy, forces=forces)
-    check_frame(bare, where)
+    bare.calc = labelled(bare, energy, forces).calc
+    if not bare.pbc.all():
+        raise DatasetError(
+            f"{where}: field 'pbc': {bare.pbc.tolist()}; datasets here are periodic supercells "
+            "(give the frame a cell and pbc=T)"
+        )
+    odd = sorted({(int(z), s) for z, s in zip(bare.numbers, bare.symbols, strict=True)
+                  if z == 0 or z > MAX_MODEL_Z})  # fmt: skip
+    if odd and not any_element:
+        raise DatasetError(
+            f"{where}: field 'species': {', '.join(f'{s} (Z {z})' for z, s in odd)}: no model "
+            f"here knows it (dummy X, or Z > {MAX_MODEL_Z}); pass --allow-any-element to import "
+            "it anyway"
+        )
+    check_frame(bare, where, ())
     return labelled(bare, energy, forces, **keep)
 
 
@@ -192,17 +230,29 @@ def detect_format(path: Path) -> str:
     return "ase"
 
 
-def _read_ase(path: Path, fmt: str) -> list[Atoms]:
+def _read_ase(path: Path, fmt: str, notes: dict | None = None) -> list[Atoms]:
+    """The frames of one file. A parse error names the frame (and for extxyz the line) where
+    reading stopped; with ``notes`` (--skip-bad) the good frames before it are kept and the
+    error is recorded in ``notes["unreadable"]``."""
     kw = {}
     if fmt == "extxyz":
         kw["format"] = "extxyz"
     elif fmt == "vasp":
         kw["format"] = "vasp-out" if path.name.lower().startswith("outcar") else "vasp-xml"
+    frames: list[Atoms] = []
     try:
-        frames = ase.io.read(path, index=":", **kw)
+        for atoms in ase.io.iread(path, index=":", **kw):
+            frames.append(atoms)
     except Exception as exc:
-        raise DatasetError(f"{path}: cannot read as {fmt} ({type(exc).__name__}: {exc})") from exc
-    return frames if isinstance(frames, list) else [frames]
+        first = (str(exc).strip().splitlines() or [""])[0][:300]
+        where = f"{path} frame {len(frames)}"
+        if fmt == "extxyz":
+            where += f" (line {sum(len(a) + 2 for a in frames) + 1})"
+        msg = f"{where}: cannot read as {fmt} ({type(exc).__name__}: {first})"
+        if notes is None or not frames:
+            raise DatasetError(msg) from exc
+        notes.setdefault("unreadable", []).append(msg + f"; kept the {len(frames)} frames before")
+    return frames
 
 
 def _group(path: Path, tid: str, frames: list[Atoms], fmt: str) -> list[RawTrajectory]:
@@ -300,44 +350,6 @@ def _zip_poscars(path: Path, suffix: str, exclude: str | None) -> dict[int, Atom
     return out
 
 
-def _read_adapt_pt(paths: list[Path], cell) -> list[RawTrajectory]:
-    try:
-        from adapt.native_format import read_native_energies, read_native_forces
-    except ImportError as exc:  # pragma: no cover
-        raise DatasetError(f"adapt-pt import needs adapt.native_format ({exc})") from exc
-    from benchmarks.data.info import find_copies
-
-    force_sets, energy_frames = [], []
-    for path in paths:
-        try:
-            force_sets.append((path, read_native_forces(path, cell=cell)))
-        except ValueError as force_exc:
-            try:
-                energy_frames.extend(read_native_energies(path, cell=cell))
-            except ValueError as exc:
-                raise DatasetError(
-                    f"{path}: neither an ADAPT force file ({force_exc}) nor an energy file ({exc})"
-                ) from exc
-    out = []
-    for path, frames in force_sets:
-        match = (
-            find_copies(energy_frames, frames, tol=1e-3) if energy_frames else [None] * len(frames)
-        )
-        width = len(str(len(frames)))
-        for k, (atoms, m) in enumerate(zip(frames, match, strict=True)):
-            f = atoms.calc.results["forces"]
-            results = {"forces": f}
-            if m is not None:
-                results["energy"] = energy_frames[m].get_potential_energy()
-            atoms.calc = SinglePointCalculator(atoms, **results)
-            out.append(RawTrajectory(f"{_slug(path.stem)}-{k:0{width}d}", str(path), [atoms], [k]))
-    if not force_sets and energy_frames:
-        raise DatasetError(
-            f"{paths[0]}: ADAPT energy files have no forces; give the force file too"
-        )
-    return out
-
-
 def _expand(sources: list[Path], fmt: str, tmp: Path) -> list[tuple[Path, str]]:
     """(file or set directory, format) for every source, directories and zips searched."""
     out: list[tuple[Path, str]] = []
@@ -347,8 +359,11 @@ def _expand(sources: list[Path], fmt: str, tmp: Path) -> list[tuple[Path, str]]:
         kind = detect_format(src)
         if kind == "zip" and fmt in ("auto", "liu-he-mo"):
             dest = tmp / f"zip{len(out)}-{_slug(src.stem)}"
-            with zipfile.ZipFile(src) as zf:
-                zf.extractall(dest)
+            try:
+                with zipfile.ZipFile(src) as zf:
+                    zf.extractall(dest)
+            except (zipfile.BadZipFile, OSError) as exc:
+                raise DatasetError(f"{src}: not a readable zip archive ({exc})") from exc
             out += _expand([dest], fmt, tmp)
         elif src.is_dir() and kind == "directory":
             sets = sorted(p.parent for p in src.rglob("DATA.json"))
@@ -366,9 +381,19 @@ def _expand(sources: list[Path], fmt: str, tmp: Path) -> list[tuple[Path, str]]:
 
 
 def read_sources(
-    sources: list[Path], fmt: str = "auto", cell=None, tmp: Path | None = None
+    sources: list[Path],
+    fmt: str = "auto",
+    cell=None,
+    tmp: Path | None = None,
+    labels: tuple[str, ...] | None = None,
+    notes: dict | None = None,
+    keep_good: bool = False,
 ) -> list[RawTrajectory]:
-    """Every raw trajectory of ``sources`` (ids unique, from file paths)."""
+    """Every raw trajectory of ``sources`` (ids unique, from file paths). ``notes`` collects
+    what a source says about itself (e.g. the ADAPT authors' normalisation statistics)."""
+    from benchmarks.data.import_adapt_pt import read_adapt_pt
+
+    notes = {} if notes is None else notes
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; use one of {FORMATS}")
     own_tmp = tmp is None
@@ -386,12 +411,12 @@ def read_sources(
             elif kind == "adapt-pt":
                 continue
             else:
-                found = _group(path, tid, _read_ase(path, kind), kind)
+                found = _group(path, tid, _read_ase(path, kind, notes if keep_good else None), kind)
             for t in found:
                 t.extra["format"] = kind
             out += found
         if pt_files:
-            found = _read_adapt_pt(pt_files, cell)
+            found = read_adapt_pt(pt_files, cell, labels, RawTrajectory, notes)
             for t in found:
                 t.extra["format"] = "adapt-pt"
             out += found
@@ -444,24 +469,87 @@ def import_dataset(
     forces_key: str | None = None,
     cell=None,
     copy_tol: float | None = None,
+    labels: tuple[str, ...] | None = None,
+    any_element: bool = False,
 ) -> ImportReport:
-    """Import ``sources`` into a new dataset directory ``out`` (see the module docstring)."""
+    """Import ``sources`` into a new dataset directory ``out`` (see the module docstring).
+
+    ``labels``: the labels to import, e.g. ("forces",); None: those every frame carries (a label
+    that some frames carry and others lack is an error naming the first frame without it). Holds
+    ``OUT/.lock`` while writing (a second import into ``out`` refuses); on failure removes ``out``.
+    """
+    from benchmarks.data.out_lock import exclusive_out
+
+    if split not in (*SPLITS, "auto"):
+        raise ValueError(f"split {split!r}: use train, val, test or auto")
+    if labels is not None and (not labels or set(labels) - set(LABELS)):
+        raise ValueError(f"labels {labels!r}: use energy, forces or both")
+    with exclusive_out(out, "data import"):
+        return _import(
+            sources, Path(out), fmt, name, level_of_theory, split, skip_bad, drop_copies_of,
+            host, energy_key, forces_key, cell, copy_tol, labels, any_element,
+        )  # fmt: skip
+
+
+def _dataset_labels(trajs: list[RawTrajectory], labels, skip_bad: bool, skipped: list[str]):
+    """The dataset's labels: ``labels``, or those every frame has. A label most frames carry
+    and some lack: with ``skip_bad`` those frames are left out (counted in ``skipped``), else
+    an error naming the first of them. Returns (labels, trajectories)."""
+    if labels is not None:
+        return tuple(k for k in LABELS if k in labels), trajs
+    frames = [(t, a, k) for t in trajs for a, k in zip(t.frames, t.frame_numbers, strict=True)]
+    keep = []
+    for label in LABELS:
+        missing = [(t, k) for t, a, k in frames if label not in labels_of(a)]
+        if not missing:
+            keep.append(label)
+        elif len(missing) < len(frames):
+            t, k = missing[0]
+            where = f"{t.source} frame {k}: field '{label}': missing"
+            if not skip_bad:
+                raise DatasetError(
+                    f"{where}, while {len(frames) - len(missing)} other frames have it; fix the "
+                    f"file, pass --skip-bad to leave such frames out, or --labels "
+                    f"{','.join(x for x in LABELS if x != label)} to import without {label}"
+                )
+            skipped += [f"{t.source} frame {k}: field '{label}': missing" for t, k in missing]
+            keep.append(label)
+            gone = {(id(t), k) for t, k in missing}
+            for t in trajs:
+                pairs = [
+                    (a, k) for a, k in zip(t.frames, t.frame_numbers, strict=True)
+                    if (id(t), k) not in gone
+                ]  # fmt: skip
+                t.frames, t.frame_numbers = [a for a, _ in pairs], [k for _, k in pairs]
+            trajs = [t for t in trajs if t.frames]
+            frames = [
+                (t, a, k) for t in trajs for a, k in zip(t.frames, t.frame_numbers, strict=True)
+            ]
+    return tuple(keep), trajs
+
+
+def _import(
+    sources, out: Path, fmt, name, level_of_theory, split, skip_bad, drop_copies_of, host,
+    energy_key, forces_key, cell, copy_tol, labels, any_element,
+) -> ImportReport:  # fmt: skip
     from benchmarks.data.generate import created_by
     from benchmarks.data.info import COPY_TOL, find_copies
 
-    out = Path(out)
-    if out.exists() and any(out.iterdir()):
-        raise DatasetError(f"{out}: exists and is not empty; import into a new directory")
-    if split not in (*SPLITS, "auto"):
-        raise ValueError(f"split {split!r}: use train, val, test or auto")
-    raw = read_sources([Path(s) for s in sources], fmt, cell)
-    skipped: list[str] = []
+    notes: dict = {}
+    raw = read_sources(
+        [Path(s) for s in sources], fmt, cell, labels=labels, notes=notes, keep_good=skip_bad
+    )
+    skipped: list[str] = notes.pop("unreadable", [])
     trajs: list[RawTrajectory] = []
     for t in raw:
         good, numbers = [], []
         for atoms, k in zip(t.frames, t.frame_numbers, strict=True):
             try:
-                good.append(_clean_frame(atoms, f"{t.source} frame {k}", energy_key, forces_key))
+                good.append(
+                    _clean_frame(
+                        atoms, f"{t.source} frame {k}", energy_key, forces_key, labels, any_element
+                    )
+                )
                 numbers.append(k)
             except DatasetError as exc:
                 if not skip_bad:
@@ -473,6 +561,7 @@ def import_dataset(
             )
     if not trajs:
         raise DatasetError(f"no usable frames in {[str(s) for s in sources]} ({len(skipped)} bad)")
+    ds_labels, trajs = _dataset_labels(trajs, labels, skip_bad, skipped)
     splits = _auto_splits(trajs) if split == "auto" else {t.id: split for t in trajs}
     dropped = 0
     if drop_copies_of is not None:
@@ -489,7 +578,7 @@ def import_dataset(
         trajs = [t for t in trajs if t.frames]
         if not trajs:
             raise DatasetError(f"every frame copies a frame of {drop_copies_of}; nothing left")
-    writer = DatasetWriter(out)
+    writer = DatasetWriter(out, labels=ds_labels)
     for t in trajs:
         host_sym = host or Counter(t.frames[0].get_chemical_symbols()).most_common(1)[0][0]
         defect = detect_defects(t.frames[0], host=host_sym)
@@ -513,7 +602,7 @@ def import_dataset(
             defect=defect,
             split=splits[t.id],
             final_fmax=0.0,
-            converged=fmax_of(t.frames[-1]) <= CONVERGED_FMAX,
+            converged=(fmax_of(t.frames[-1]) or np.inf) <= CONVERGED_FMAX,
             extra={
                 "source": t.source,
                 "defect_detected": True,
@@ -539,8 +628,10 @@ def import_dataset(
                 "dropped_copies": dropped,
                 "drop_copies_of": str(drop_copies_of) if drop_copies_of else None,
                 "split": split,
-            }
+                "labels": list(ds_labels),
+            },
+            **notes,
         },
     )
     n_frames = sum(len(t.frames) for t in trajs)
-    return ImportReport(ds, len(trajs), n_frames, len(skipped), skipped[:5], dropped)
+    return ImportReport(ds, len(trajs), n_frames, len(skipped), skipped[:5], dropped, ds_labels)

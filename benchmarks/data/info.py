@@ -186,17 +186,31 @@ def dataset_info(ds: Dataset, tol: float = COPY_TOL, check_leakage: bool = True)
         traj_len.append(len(frames))
         early = set(select_frames(len(frames), "early"))
         for k, atoms in enumerate(frames):
-            f = atoms.get_forces()
+            n_atoms.append(len(atoms))
+            species.update(atoms.get_chemical_symbols())
+            if ds.has("energy"):
+                e_per_atom.append(atoms.calc.results["energy"] / len(atoms))
+            if not ds.has("forces"):
+                continue
+            f = atoms.calc.results["forces"]
             norm = np.linalg.norm(f, axis=1)
             norms_all.append(norm)
             components.append(np.abs(f).ravel())
             if k in early:
                 norms_early.append(norm)
-            n_atoms.append(len(atoms))
-            species.update(atoms.get_chemical_symbols())
-            e_per_atom.append(atoms.get_potential_energy() / len(atoms))
-        first_fmax.append(float(np.linalg.norm(frames[0].get_forces(), axis=1).max()))
+        if ds.has("forces"):
+            first_fmax.append(float(np.linalg.norm(frames[0].get_forces(), axis=1).max()))
     cat = np.concatenate
+    forces = energy = None
+    if ds.has("forces"):
+        forces = {
+            "component_mean_abs": float(cat(components).mean()),
+            "atom_norm_all_frames": _stats(cat(norms_all)),
+            "atom_norm_early_frames": _stats(cat(norms_early)),
+            "first_frame_fmax": _stats(np.array(first_fmax)),
+        }
+    if ds.has("energy"):
+        energy = {"min": float(min(e_per_atom)), "max": float(max(e_per_atom))}
     info = {
         "name": ds.name,
         "root": str(ds.root),
@@ -218,13 +232,10 @@ def dataset_info(ds: Dataset, tol: float = COPY_TOL, check_leakage: bool = True)
         },
         "species": dict(sorted(species.items(), key=lambda kv: -kv[1])),
         "splits": {s: {**d, "defect_kinds": dict(kinds[s])} for s, d in per_split.items()},
-        "forces_eV_per_A": {
-            "component_mean_abs": float(cat(components).mean()),
-            "atom_norm_all_frames": _stats(cat(norms_all)),
-            "atom_norm_early_frames": _stats(cat(norms_early)),
-            "first_frame_fmax": _stats(np.array(first_fmax)),
-        },
-        "energy_eV_per_atom": {"min": float(min(e_per_atom)), "max": float(max(e_per_atom))},
+        "labels": list(ds.labels),
+        "forces_eV_per_A": forces,  # None: the dataset has no forces
+        "energy_eV_per_atom": energy,  # None: the dataset has no energies
+        "adapt_norm_stats": [s["source"] for s in ds.manifest.extra.get("adapt_norm_stats", [])],
         "generation": ds.manifest.extra.get("generation"),
     }
     if check_leakage:
@@ -254,15 +265,23 @@ def format_info(info: dict) -> str:
         lines.append(
             f"  {s:<6} {d['trajectories']:>5} trajectories {d['frames']:>7} frames  ({kinds})"
         )
-    lines += [
-        "forces (eV/Å)    mean |component| {:.3f}".format(f["component_mean_abs"]),
-        "  per-atom |F|, all frames    " + _fmt_stats(f["atom_norm_all_frames"]),
-        "  per-atom |F|, early frames  " + _fmt_stats(f["atom_norm_early_frames"]),
-        "  first-frame max |F|         " + _fmt_stats(f["first_frame_fmax"]),
-        "energy (eV/atom) min {:.4f} / max {:.4f}".format(
-            info["energy_eV_per_atom"]["min"], info["energy_eV_per_atom"]["max"]
-        ),
-    ]
+    lines.append("labels           " + ", ".join(info.get("labels", ("energy", "forces"))))
+    if f is None:
+        lines.append("forces (eV/Å)    not available: the dataset has no forces")
+    else:
+        lines += [
+            "forces (eV/Å)    mean |component| {:.3f}".format(f["component_mean_abs"]),
+            "  per-atom |F|, all frames    " + _fmt_stats(f["atom_norm_all_frames"]),
+            "  per-atom |F|, early frames  " + _fmt_stats(f["atom_norm_early_frames"]),
+            "  first-frame max |F|         " + _fmt_stats(f["first_frame_fmax"]),
+        ]
+    e = info["energy_eV_per_atom"]
+    if e is None:
+        lines.append("energy (eV/atom) not available: the dataset has no energies")
+    else:
+        lines.append("energy (eV/atom) min {:.4f} / max {:.4f}".format(e["min"], e["max"]))
+    if info.get("adapt_norm_stats"):
+        lines.append("ADAPT norm stats recorded from " + ", ".join(info["adapt_norm_stats"]))
     gen = info.get("generation")
     if gen:
         lines.append(

@@ -6,14 +6,18 @@ each call as a step (benchmarks/plan.py).
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from ase import Atoms
 
-from baselines.interface import ForceField, ModelInfo
+from baselines.interface import ForceField, ModelInfo, Prediction
 from benchmarks.data.dataset import Dataset
+
+log = logging.getLogger(__name__)
 
 
 def lot_mismatch(info: ModelInfo, dataset: Dataset) -> bool:
@@ -46,12 +50,38 @@ def predict(
     for start in range(0, len(todo), chunk):
         idx = todo[start : start + chunk]
         for i, p in zip(
-            idx, ff.predict([frames[i] for i in idx], batch_size=batch_size), strict=True
+            idx, _predict_or_skip(ff, [frames[i] for i in idx], batch_size), strict=True
         ):
             done[i] = p
             if memo is not None and None not in keys[i]:
                 memo[keys[i]] = p
     return [done[i] if i in done else memo[keys[i]] for i in range(len(frames))]
+
+
+@dataclass(frozen=True)
+class Skipped(Prediction):
+    """A structure the model cannot take (an element it does not know, more atoms than it
+    allows, ...): no prediction, and why."""
+
+    reason: str = ""
+
+
+def _predict_or_skip(ff: ForceField, frames: list[Atoms], batch_size: int | None) -> list:
+    """ff.predict; when the batch is refused (ValueError: a structure the model cannot take),
+    frame by frame, each refused frame becoming a :class:`Skipped`."""
+    try:
+        return ff.predict(frames, batch_size=batch_size)
+    except ValueError:
+        if len(frames) == 1:
+            raise
+    out = []
+    for atoms in frames:
+        try:
+            out.append(ff.predict([atoms], batch_size=batch_size)[0])
+        except ValueError as exc:
+            where = f"{atoms.info.get('traj_id', '?')}:{atoms.info.get('step', '?')}"
+            out.append(Skipped(None, None, ("skipped",), f"{where}: {exc}"))
+    return out
 
 
 def energy_refs(
@@ -63,10 +93,11 @@ def energy_refs(
 ) -> tuple[dict, dict] | None:
     """(refs_model, refs_data): per-element energies (eV/atom) fitted by least squares on the
     train split's ``selection`` frames, once on the model's energies and once on the labels
-    (benchmarks.metrics explains the alignment). None when the model predicts no energy."""
+    (benchmarks.metrics explains the alignment). None when the model predicts no energy or
+    the dataset has none."""
     from benchmarks.metrics import fit_element_references
 
-    if not ff.info.predicts_energy:
+    if not ff.info.predicts_energy or not dataset.has("energy"):
         return None
     frames = dataset.frames("train", selection)
     if not frames:
@@ -97,7 +128,30 @@ def evaluate(
 
     if frames is None:
         frames = dataset.frames(split, selection)
-    preds = predict(ff, frames, batch_size, memo)
+    if not frames:
+        raise ValueError(
+            f"{dataset.root}: nothing to evaluate: no frames in split {split!r} under selection "
+            f"{selection!r} (splits here: {', '.join(split_names(dataset))})"
+        )
+    try:
+        preds = predict(ff, frames, batch_size, memo)
+    except ValueError as exc:
+        if len(frames) > 1:
+            raise
+        preds = [Skipped(None, None, ("skipped",), str(exc))]
+    skipped = [p for p in preds if isinstance(p, Skipped)]
+    if len(skipped) == len(frames):
+        raise ValueError(
+            f"{ff.info.spec}: took none of the {len(frames)} structures of {dataset.name} "
+            f"{split}/{selection} (e.g. {skipped[0].reason})"
+        )
+    if skipped:
+        log.warning(
+            "%s: skipped %d of %d structures it cannot take (e.g. %s)",
+            ff.info.spec, len(skipped), len(frames), skipped[0].reason,
+        )  # fmt: skip
+        kept = [i for i, p in enumerate(preds) if not isinstance(p, Skipped)]
+        frames, preds = [frames[i] for i in kept], [preds[i] for i in kept]
     ps = PredictionSet.from_frames(frames, preds, frame_defects(dataset, frames))
     rows = metric_rows(
         ps,
@@ -106,7 +160,14 @@ def evaluate(
         dataset=dataset.name,
         split=split,
         selection=selection,
-        flags=run_flags(ff.info, dataset),
+        flags=";".join(
+            f for f in (run_flags(ff.info, dataset), skipped and f"skipped={len(skipped)}") if f
+        ),
         train_energy_refs=refs,
     )
     return ps, rows
+
+
+def split_names(dataset: Dataset) -> list[str]:
+    """The splits a dataset's trajectories carry ("unsplit" when none)."""
+    return sorted({r.split or "unsplit" for r in dataset.records()})
