@@ -39,10 +39,34 @@ class Pairs:
     vec: torch.Tensor
     dist: torch.Tensor
 
+    n_atoms: int = 0  # N, the padded length
+
     @property
     def unit(self) -> torch.Tensor:
         """(P, 3) r̂_ij."""
         return self.vec / self.dist[:, None]
+
+    @property
+    def centre(self) -> torch.Tensor:
+        """(P,) flat index b N + i of each pair's centre atom (nondecreasing)."""
+        return self.b * self.n_atoms + self.i
+
+    @property
+    def neighbour(self) -> torch.Tensor:
+        """(P,) flat index b N + j of each pair's neighbour atom."""
+        return self.b * self.n_atoms + self.j
+
+    def slots(self, n_centres: int) -> tuple[torch.Tensor, int]:
+        """((P,) position of each pair among its centre's pairs, K = the most pairs of a centre)."""
+        c = self.centre
+        counts = torch.bincount(c, minlength=n_centres)
+        starts = torch.cumsum(counts, 0) - counts
+        return torch.arange(len(c), device=c.device) - starts[c], int(counts.max()) if len(c) else 0
+
+    def to_slots(self, values: torch.Tensor, slot: torch.Tensor, k: int, n_centres: int):
+        """Pair values (P, *F) -> (n_centres, K, *F), zero where a centre has fewer pairs."""
+        out = values.new_zeros((n_centres, max(k, 1), *values.shape[1:]))
+        return out.index_put((self.centre, slot), values)
 
 
 def plane_spacings(cell: torch.Tensor) -> torch.Tensor:
@@ -119,7 +143,7 @@ def build_pairs(
         n = (wrap[b, i, j] + shifts[k].double()).to(pos.dtype)  # (P, 3)
     vec = pos[b, j] - pos[b, i] + torch.einsum("px,pxy->py", n, cell[b])
     dist = vec.norm(dim=-1)
-    return Pairs(b, i, j, vec, dist)
+    return Pairs(b, i, j, vec, dist, N)
 
 
 def cosine_envelope(r: torch.Tensor, cutoff: float) -> torch.Tensor:

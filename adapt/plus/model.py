@@ -51,7 +51,7 @@ class PlusLayer(nn.Module):
     def __init__(self, cfg: PlusModelConfig):
         super().__init__()
         self.cfg = cfg
-        d, H = cfg.d_model, cfg.n_heads
+        d = cfg.d_model
         self.ln_attn = nn.LayerNorm(d)
         self.qkv = nn.Linear(d, 3 * d)
         self.out = nn.Linear(d, d)
@@ -61,6 +61,7 @@ class PlusLayer(nn.Module):
         self.ln_ang = nn.LayerNorm(d)
         self.ang_in = nn.Linear(d, cfg.n_channels)
         self.ang_radial = mlp(cfg.n_rbf, 32, n_l * cfg.n_channels)
+        self.ang_norm = nn.LayerNorm(n_l * cfg.n_channels)  # invariants span orders of magnitude
         self.ang_out = nn.Linear(n_l * cfg.n_channels, d)
         self.register_buffer("l_of_lm", l_index(cfg.l_max), persistent=False)
         self.ln_ff = nn.LayerNorm(d)
@@ -84,28 +85,31 @@ class PlusLayer(nn.Module):
         local = torch.where(s > TINY, torch.log(s.clamp_min(TINY)), neg_inf)
         return torch.cat([local, global_bias], dim=1)
 
-    def angular(self, x, rbf, env, ylm, pairs) -> torch.Tensor:
-        """(B, N, (l_max+1) C) invariants [A_0, |A_1|², ...] of the neighbour density."""
+    def angular(self, x, nb: dict) -> torch.Tensor:
+        """(B, N, (l_max+1) C) invariants [A_0, |A_1|², ...] of the neighbour density, computed in
+        the per-centre slot layout ``nb`` (see :meth:`PlusModel.neighbour_slots`) as one batched
+        matrix product per layer: A_i = Y_iᵀ (R_i ⊙ h_j(i))."""
         cfg = self.cfg
         B, N, _ = x.shape
         C, n_l = cfg.n_channels, cfg.l_max + 1
         h = self.ang_in(x).view(B * N, C)  # (B N, C)
-        radial = (self.ang_radial(rbf) * env[:, None]).view(-1, n_l, C)[:, self.l_of_lm]  # (P,LM,C)
-        msg = radial * ylm[:, :, None] * h[pairs.b * N + pairs.j][:, None, :]  # (P, LM, C)
-        A = msg.new_zeros(B * N, ylm.shape[1], C).index_add(0, pairs.b * N + pairs.i, msg)
-        A = A / cfg.avg_neighbors
-        sq = A.square().new_zeros(B * N, n_l, C).index_add(1, self.l_of_lm, A.square())
+        radial = self.ang_radial(nb["rbf"]) * nb["env"][..., None]  # (B N, K, n_l C)
+        u = radial.view(B * N, -1, n_l, C) * h[nb["j"]][:, :, None, :]  # (B N, K, n_l, C)
+        M = torch.bmm(nb["ylm"].transpose(1, 2), u.flatten(2))  # (B N, LM, n_l C)
+        lm = torch.arange(len(self.l_of_lm), device=x.device)
+        A = M.view(B * N, -1, n_l, C)[:, lm, self.l_of_lm] / cfg.avg_neighbors  # (B N, LM, C)
+        sq = A.new_zeros(B * N, n_l, C).index_add(1, self.l_of_lm, A.square())
         feats = torch.cat([A[:, :1], sq[:, 1:]], dim=1)  # (B N, n_l, C)
         return feats.view(B, N, n_l * C)
 
-    def forward(self, x, bias, rbf, env, ylm, pairs):
+    def forward(self, x, bias, nb):
         B, N, d = x.shape
         H = self.cfg.n_heads
         q, k, v = self.qkv(self.ln_attn(x)).view(B, N, 3, H, d // H).permute(2, 0, 3, 1, 4)
         att = F.scaled_dot_product_attention(q, k, v, attn_mask=bias)  # (B, H, N, d/H)
         x = x + self.out(att.transpose(1, 2).reshape(B, N, d))
         if self.cfg.angular:
-            x = x + self.ang_out(self.angular(self.ln_ang(x), rbf, env, ylm, pairs))
+            x = x + self.ang_out(self.ang_norm(self.angular(self.ln_ang(x), nb)))
         return x + self.ff(self.ln_ff(x))
 
 
@@ -127,11 +131,11 @@ class PlusModel(nn.Module):
         self.energy_head = mlp(d, d, 1)
         if cfg.forces == "direct":
             self.pair_i = nn.Linear(d, d)
-            self.pair_r = nn.Linear(cfg.n_rbf, d)
+            self.pair_r = mlp(cfg.n_rbf, d, d)
             self.pair_out = nn.Linear(d, 1)
 
     def forward(self, species, pos, cell, pbc, valid, need_forces: bool = True):
-        """{"energy": (B,) eV, "energies": (B, N) eV, "forces": (B, N, 3) eV/Å (if asked)}."""
+        """{"energy": (B,) eV, "energies": (B, N) eV (both float64), "forces": (B, N, 3) eV/Å}."""
         conservative = need_forces and self.cfg.forces == "conservative"
         with torch.set_grad_enabled(torch.is_grad_enabled() or conservative):
             return self._forward(species, pos, cell, pbc, valid, need_forces, conservative)
@@ -144,31 +148,49 @@ class PlusModel(nn.Module):
         pairs = build_pairs(pos, cell, pbc, valid, cfg.cutoff, dense=cfg.dense_pairs)
         env = cosine_envelope(pairs.dist, cfg.cutoff)  # (P,)
         rbf = bessel_basis(pairs.dist, cfg.cutoff, cfg.n_rbf)  # (P, n_rbf), enveloped
-        ylm = real_sph_harm(pairs.unit, cfg.l_max) if cfg.angular else None  # (P, LM)
+        nb = self.neighbour_slots(pairs, rbf, env, B * N) if cfg.angular else None
         z = species.clamp(0, len(self.descriptors) - 1)  # padding rows may hold any index
         x = self.embed(self.descriptors[z])  # (B, N, d)
         for layer in self.layers:
             bias = layer.attention_bias(rbf, env, pairs, valid)
-            x = layer(x, bias, rbf, env, ylm, pairs)
+            x = layer(x, bias, nb)
         h = self.ln_out(x)  # (B, N, d)
-        e_atom = self.energy_head(h).squeeze(-1) * self.scale + self.e_ref[z]
+        resid = self.energy_head(h).squeeze(-1) * self.scale  # (B, N) eV
+        # references added in float64 so that totals of hundreds of eV keep meV precision
+        e_atom = resid.double() + self.e_ref[z].double()
         e_atom = torch.where(valid, e_atom, torch.zeros_like(e_atom))
         out = {"energies": e_atom, "energy": e_atom.sum(-1)}
         if not need_forces:
             return out
         if conservative:
             (grad,) = torch.autograd.grad(
-                out["energy"].sum(), pos, create_graph=self.training, retain_graph=self.training
+                out["energy"].sum(),
+                pos,
+                create_graph=self.training,
+                retain_graph=self.training,
+                allow_unused=True,  # a model without geometric terms (no local heads, l_max 0)
             )
-            out["forces"] = -grad
+            out["forces"] = -grad if grad is not None else torch.zeros_like(pos)
         else:
             out["forces"] = self.direct_forces(h, rbf, env, pairs, B, N)
         return out
 
+    def neighbour_slots(self, pairs: Pairs, rbf, env, n_centres: int) -> dict:
+        """Pair terms in the per-centre layout (B N, K, ·): rbf, env, ylm (Y_lm(r̂)), j (the
+        neighbour's flat index; 0 in empty slots, where rbf, env and ylm are 0)."""
+        slot, k = pairs.slots(n_centres)
+        to = lambda v: pairs.to_slots(v, slot, k, n_centres)  # noqa: E731
+        return {
+            "rbf": to(rbf),
+            "env": to(env),
+            "ylm": to(real_sph_harm(pairs.unit, self.cfg.l_max)),
+            "j": to(pairs.neighbour),
+        }
+
     def direct_forces(self, h, rbf, env, pairs, B, N) -> torch.Tensor:
         """(B, N, 3) eV/Å: F_i = scale Σ_j,n φ(h_i, h_j, r) r̂_ij, φ symmetric in i and j."""
         a = self.pair_i(h).view(B * N, -1)
-        z = a[pairs.b * N + pairs.i] + a[pairs.b * N + pairs.j] + self.pair_r(rbf)
-        phi = self.pair_out(F.silu(z)).squeeze(-1) * env  # (P,)
+        z = F.silu(a[pairs.centre] + a[pairs.neighbour]) * self.pair_r(rbf)  # (P, d) radial filter
+        phi = self.pair_out(z).squeeze(-1) * env  # (P,)
         f = h.new_zeros(B * N, 3).index_add(0, pairs.b * N + pairs.i, phi[:, None] * pairs.unit)
         return f.view(B, N, 3) * self.scale

@@ -55,4 +55,4 @@ def real_sph_harm(unit: torch.Tensor, l_max: int) -> torch.Tensor:
 
 def l_index(l_max: int) -> torch.Tensor:
     """((l_max + 1)²,) long: the l of each component of :func:`real_sph_harm`'s output."""
-    return torch.tensor([l for l in range(l_max + 1) for _ in range(2 * l + 1)], dtype=torch.long)
+    return torch.tensor([ell for ell in range(l_max + 1) for _ in range(2 * ell + 1)])
