@@ -16,7 +16,9 @@ from pathlib import Path
 import numpy as np
 from ase import Atoms
 
-from baselines.interface import ForceField, ModelInfo, ModelUnavailable, Prediction, file_sha256
+from adapt.fileio import file_sha256
+from baselines.family import Family
+from baselines.interface import ForceField, ModelInfo, ModelUnavailable, Prediction
 from baselines.registry import LoadContext, ModelStatus
 
 # version -> (weights file inside chgnet/pretrained/, level of theory of its training data)
@@ -103,3 +105,20 @@ def statuses() -> list[ModelStatus]:
         )
         rows.append(ModelStatus(spec, ok, why))
     return rows
+
+
+def _tiny(tmp, data) -> CHGNetForceField:
+    return load("", LoadContext())  # the pretrained weights ship in the wheel (small)
+
+
+FAMILY = Family(
+    name="chgnet",
+    usage="chgnet[:VERSION]",
+    load=load,
+    statuses=statuses,
+    display="CHGNet",
+    origin="pretrained",
+    conservative=True,
+    packages=("chgnet",),
+    tiny=_tiny,
+)

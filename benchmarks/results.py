@@ -18,19 +18,16 @@ Cache keys are sha256 digests of JSON "key material": what the unit's result dep
 
 from __future__ import annotations
 
-import hashlib
 import json
-import math
 import re
 from collections.abc import Iterable
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from benchmarks.atomic import atomic_write
+from adapt.fileio import atomic_write, file_sha256, json_safe, write_json
 
 METRICS_COLUMNS = [
     "model", "family", "dataset", "split", "selection", "subset", "metric", "value", "unit", "n",
@@ -46,7 +43,7 @@ TIMING_COLUMNS = [
     "atoms_steps_per_s", "peak_mem_mb", "device", "hardware", "run_id", "comparable_within",
 ]  # fmt: skip
 MODELS_COLUMNS = [
-    "name", "spec", "group", "display_name", "family", "n_params", "device", "dtype",
+    "name", "spec", "group", "display_name", "family", "origin", "role", "n_params", "device", "dtype",
     "level_of_theory", "conservative", "predicts_energy", "predicts_forces", "checkpoint",
     "checkpoint_sha256", "status", "reason",
 ]  # fmt: skip
@@ -57,16 +54,9 @@ TABLES = {
     "models.csv": MODELS_COLUMNS,
 }
 INT_COLUMNS = {"n", "n_params", "steps", "max_steps", "n_atoms", "batch", "repeats", "n_frames"}
-CODE_PACKAGES = ("adapt", "baselines", "benchmarks")
 
 
 # ---------------------------------------------------------------- atomic writes
-
-
-def write_json(path: Path, data: Any) -> None:
-    """Atomic JSON write; NaN/inf become null (JSON has no NaN)."""
-    text = json.dumps(json_safe(data), indent=1, default=str)
-    atomic_write(path, lambda tmp: Path(tmp).write_text(text + "\n"))
 
 
 def write_csv(path: Path, rows: Iterable[dict] | pd.DataFrame, columns: list[str]) -> None:
@@ -93,50 +83,7 @@ def write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
     atomic_write(path, save)
 
 
-def json_safe(obj):
-    """JSON-safe copy: NaN/inf -> None, numpy scalars -> Python, paths -> str."""
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    if isinstance(obj, dict):
-        return {str(k): json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [json_safe(v) for v in obj]
-    if isinstance(obj, np.generic):
-        return json_safe(obj.item())
-    if isinstance(obj, Path):
-        return str(obj)
-    return obj
-
-
 # ---------------------------------------------------------------- keys
-
-
-def digest(material: Any) -> str:
-    """sha256 of the canonical JSON of ``material`` (sorted keys)."""
-    text = json.dumps(json_safe(material), sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-@cache
-def code_version(*parts: str) -> str:
-    """Version + sha256 of the Python sources under ``parts`` (packages or files relative to the
-    repository root; default: adapt, baselines, benchmarks): an edit to code that computes a
-    result invalidates the cached result."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        ver = version("adapt-bench")
-    except PackageNotFoundError:  # pragma: no cover - running from a plain checkout
-        ver = "0"
-    root = Path(__file__).resolve().parent.parent
-    h = hashlib.sha256(ver.encode())
-    for part in parts or CODE_PACKAGES:
-        target = root / part
-        files = [target] if target.is_file() else sorted(target.rglob("*.py"))
-        for path in files:
-            h.update(str(path.relative_to(root)).encode())
-            h.update(path.read_bytes())
-    return f"{ver}+{h.hexdigest()[:16]}"
 
 
 def slug(text: str) -> str:
@@ -179,7 +126,7 @@ class ResultsDir:
             return None
         for rel, sha in entry.get("files", {}).items():
             f = self.root / rel
-            if not f.is_file() or (sha and _sha256(f) != sha):
+            if not f.is_file() or (sha and file_sha256(f) != sha):
                 return None
         return entry
 
@@ -192,15 +139,7 @@ class ResultsDir:
             "key": key,
             "material": json_safe(material),
             "rows": json_safe(rows),
-            "files": {str(Path(f).relative_to(self.root)): _sha256(Path(f)) for f in files},
+            "files": {str(Path(f).relative_to(self.root)): file_sha256(Path(f)) for f in files},
         }
         write_json(self.unit_path(task, key), entry)
         return entry
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(1 << 20):
-            h.update(block)
-    return h.hexdigest()

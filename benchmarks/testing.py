@@ -3,18 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
-from ase import Atoms
-from ase.build import bulk
 
+from adapt.testing import si_cell  # noqa: F401 (tests import it from here too)
 from benchmarks.data.dataset import Dataset, DatasetWriter, Defect, TrajectoryRecord, labelled
-
-
-def si_cell(k: int = 1, dopant: str | None = "C") -> Atoms:
-    """Diamond Si, k x k x k conventional cells (8 k^3 atoms), atom 0 replaced by ``dopant``."""
-    atoms = bulk("Si", "diamond", a=5.431, cubic=True).repeat(k)
-    if dopant:
-        atoms.symbols[0] = dopant
-    return atoms
 
 
 def synthetic_dataset(
@@ -99,4 +90,37 @@ def generated_dataset(
         seed=seed,
         max_steps=40,
         name=f"generated-{reference}-k{supercell}-s{seed}",
+    )
+
+
+def smooth_label_dataset(
+    root,
+    n_traj: int = 4,
+    n_frames: int = 3,
+    k: int = 1,
+    seed: int = 0,
+    splits=("train", "train", "val", "test"),
+):
+    """A dataset with smooth, learnable labels: Lennard-Jones (σ 2.1 Å, ε 0.1 eV, rc 4 Å) on
+    jittered Si cells with one C dopant (atom 0, recorded as the defect site)."""
+    from ase.calculators.lj import LennardJones
+
+    calc = LennardJones(sigma=2.1, epsilon=0.1, rc=4.0, smooth=True)
+
+    def label(a, rng):
+        a.calc = calc
+        return a.get_potential_energy(), a.get_forces()
+
+    return synthetic_dataset(
+        root,
+        label,
+        name="lj-smooth",
+        level_of_theory="Lennard-Jones (test labels)",
+        n_traj=n_traj,
+        n_frames=n_frames,
+        k=k,
+        seed=seed,
+        jitter=0.1,
+        splits=splits,
+        id_prefix="lj",
     )

@@ -1,4 +1,6 @@
-"""ADAPT behind the project's one interface: ``adapt:RUN_DIR`` -> :class:`ADAPTForceField`.
+"""The ADAPT family: ``adapt:RUN_DIR`` -> :class:`ADAPTForceField` (the project's one interface),
+its trainers and its declaration (``FAMILY``); the ASE calculator is
+:mod:`baselines.adapt_calculator`. The model itself is the standalone library ``adapt/``.
 
 RUN_DIR layout (what ``adapt-bench train adapt-force|adapt-energy --out RUN_DIR`` writes)::
 
@@ -27,7 +29,15 @@ from pathlib import Path
 
 from ase import Atoms
 
-from baselines.interface import ForceField, ModelInfo, ModelUnavailable, Prediction
+from adapt import config
+from adapt.fileio import digest
+from baselines.family import Family, ReportColumn, TrainedJob, Trainer
+from baselines.interface import (
+    ForceField,
+    ModelInfo,
+    ModelUnavailable,
+    Prediction,
+)
 from baselines.registry import LoadContext, ModelStatus
 
 log = logging.getLogger(__name__)
@@ -145,8 +155,19 @@ class ADAPTForceField(ForceField):
             for a, e, f in zip(frames, energies, forces, strict=True)
         ]
 
+    def sized_for(self, n_atoms: int) -> tuple[ForceField, str]:
+        """The force network alone when the energy network cannot take ``n_atoms`` (it pads to
+        max_atoms and refuses more), else the whole model."""
+        if self.force is None or self.energy is None:
+            return self, ""
+        limit = self.energy.model.cfg.max_atoms
+        if n_atoms <= limit:
+            return self, ""
+        view = ADAPTForceField(self.force, None, spec=self.info.spec, device=self.info.device)
+        return view, f"force model only (energy model max_atoms={limit})"
+
     def calculator(self, missing_energy: str = "raise"):
-        from adapt.calculator import ADAPTCalculator
+        from baselines.adapt_calculator import ADAPTCalculator
 
         return ADAPTCalculator(self, missing_energy=missing_energy)
 
@@ -190,7 +211,7 @@ def load(arg: str, ctx: LoadContext) -> ADAPTForceField:
 
 def statuses() -> list[ModelStatus]:
     rows = [ModelStatus("adapt:RUN_DIR", True, f"any trained ADAPT run dir; {TRAIN_HINT}")]
-    from benchmarks.paths import cache_dir
+    from baselines.paths import cache_dir
 
     runs = cache_dir() / "runs"
     for d in sorted(p for p in runs.glob("*") if p.is_dir()) if runs.is_dir() else []:
@@ -204,3 +225,136 @@ def statuses() -> list[ModelStatus]:
                 )
             rows.append(ModelStatus(f"adapt:{d}", True, "; ".join(desc)))
     return rows
+
+
+# ---------------------------------------------------------------- the family declaration
+
+
+def _train(kind: str):
+    def train(data, out, *, preset, epochs, device, seed, progress=True, **options) -> Path:
+        from adapt.train import train_adapt
+
+        return Path(
+            train_adapt(
+                kind,
+                data,
+                out,
+                preset=preset,
+                epochs=epochs,
+                device=device,
+                seed=seed,
+                progress=progress,
+                **options,
+            )
+        )
+
+    return train
+
+
+def _check(kind: str):
+    def check(preset: str, options) -> None:
+        base = config.force_preset(preset) if kind == "force" else config.energy_preset(preset)
+        try:
+            config.apply_overrides(base, config.train_preset(kind, preset), dict(options))
+        except TypeError as exc:
+            raise ValueError(str(exc)) from exc
+
+    return check
+
+
+def _done(kind: str):
+    def done(out: Path, preset: str, epochs: int | None) -> bool:
+        state = Path(out) / "last" / "state.json"
+        if not state.is_file():
+            return False
+        want = epochs or config.train_preset(kind, preset).epochs
+        return json.loads(state.read_text()).get("epoch", 0) >= want
+
+    return done
+
+
+def _trainer(kind: str) -> Trainer:
+    return Trainer(
+        kind=f"adapt-{kind}",
+        presets=config.PRESETS,
+        train=_train(kind),
+        check=_check(kind),
+        done=_done(kind),
+        epoch_log=lambda output: Path(output) / "metrics.jsonl",
+    )
+
+
+def _link(link: Path, target: Path) -> None:
+    """``link`` -> ``target`` as a relative symlink (replaced atomically when it differs)."""
+    rel = os.path.relpath(target, link.parent)
+    if link.is_symlink() and os.readlink(link) == rel:
+        return
+    tmp = link.with_name(f".{link.name}.tmp")
+    tmp.unlink(missing_ok=True)
+    os.symlink(rel, tmp)
+    os.replace(tmp, link)
+
+
+def spec_for(jobs: tuple[TrainedJob, ...], root: Path) -> str:
+    """A run dir ``root/adapt-<hash>/{force,energy}`` of links to the jobs' checkpoints, so
+    that two suite entries sharing a job (e.g. the main model's force network and the
+    full-attention row of the attention-radius ablation) train it once."""
+    run = Path(root) / ("adapt-" + digest([str(j.output) for j in jobs])[:16])
+    run.mkdir(parents=True, exist_ok=True)
+    for job in jobs:
+        _link(run / job.kind.removeprefix("adapt-"), job.output)
+    return f"adapt:{run}"
+
+
+def _allowed_interactions(jobs, options) -> float | None:
+    """% of atom pairs inside the attention radius (recorded in the force checkpoint)."""
+    for job in jobs:
+        from adapt.checkpoint import META
+
+        meta = Path(job.output) / META
+        if job.kind == "adapt-force" and meta.is_file():
+            frac = json.loads(meta.read_text()).get("allowed_interactions")
+            return None if frac is None else 100.0 * float(frac)
+    return None
+
+
+def _tiny(tmp, data) -> ADAPTForceField:
+    from baselines.testing import tiny_adapt_forcefield
+
+    return tiny_adapt_forcefield(seed=0, energy=True)
+
+
+FAMILY = Family(
+    name="adapt",
+    usage="adapt:RUN_DIR",
+    load=load,
+    statuses=statuses,
+    display="ADAPT",
+    origin="trained here",
+    role="subject",
+    conservative=False,  # forces come from the force Transformer, not -dE/dx
+    periodic=False,  # tokens are raw Cartesian positions: no periodic images
+    trainers=(_trainer("force"), _trainer("energy")),
+    spec_for=spec_for,
+    columns=(
+        ReportColumn(
+            "energy_arch",
+            "Energy architecture",
+            lambda jobs, opts: opts.get("arch", "mlp_residual"),
+            groups=("energy_architectures",),
+        ),
+        ReportColumn(
+            "attention_radius",
+            "Attention radius (Å)",
+            lambda jobs, opts: opts.get("attention_radius", "full"),
+            groups=("attention_radius",),
+        ),
+        ReportColumn(
+            "allowed_interactions",
+            "Allowed interactions (%)",
+            _allowed_interactions,
+            groups=("attention_radius",),
+        ),
+    ),
+    tiny=_tiny,
+)

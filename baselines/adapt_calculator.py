@@ -37,7 +37,7 @@ class ADAPTCalculator(ForceFieldCalculator):
     @classmethod
     def load(cls, run_dir, device: str = "cpu", missing_energy: str = "raise") -> ADAPTCalculator:
         """Calculator from a run dir (``RUN_DIR/force``, ``RUN_DIR/energy``) or checkpoint dir."""
-        from adapt.forcefield import load_run
+        from baselines.adapt import load_run
 
         return cls(load_run(run_dir, device=device), missing_energy=missing_energy)
 
