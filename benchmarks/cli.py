@@ -22,7 +22,7 @@ TOP_LEVEL = [
     ("baselines.cli", "register"),  # models
 ]
 TRAIN = [
-    ("benchmarks.train_commands", "register_train"),  # train adapt-force | adapt-energy | mace
+    ("benchmarks.train_commands", "register_train"),  # train adapt-force|adapt-energy|adapt+|mace
 ]
 
 

@@ -14,13 +14,13 @@ A run directory (what ``train_plus`` writes)::
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
 import torch
 
-from adapt.checkpoint import CheckpointError, load_weights, save_weights, write_json
+from adapt.checkpoint import CheckpointError, load_weights, save_weights
+from adapt.fileio import file_sha256, write_json
 from adapt.plus.config import PlusModelConfig, model_config_from_dict
 from adapt.plus.model import PlusModel
 from adapt.tokens import ElementTable
@@ -28,10 +28,6 @@ from adapt.tokens import ElementTable
 FORMAT = "adapt-plus-checkpoint/1"
 WEIGHTS = "model.safetensors"
 META = "checkpoint.json"
-
-
-def file_sha256(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def build_model(cfg: PlusModelConfig, table: ElementTable) -> PlusModel:

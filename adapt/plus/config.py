@@ -77,6 +77,8 @@ class PlusTrainConfig:
                      validation, best-on-val selection and the saved model use the EMA weights
     max_batch_atoms: atoms per batch (structures are bucketed by size and padded within a batch)
     grad_clip:       global gradient-norm clip
+    max_train_frames, max_val_frames: evenly thin the train / validation frames to at most this
+                     many (None: all), as the MACE tiny preset does
     """
 
     epochs: int = 12
@@ -95,6 +97,8 @@ class PlusTrainConfig:
     lambda2: float = 1.0
     max_batch_atoms: int = 512
     grad_clip: float = 10.0
+    max_train_frames: int | None = None
+    max_val_frames: int | None = None
 
     def __post_init__(self):
         if self.loss not in LOSSES:

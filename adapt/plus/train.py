@@ -34,7 +34,8 @@ import torch
 import torch.nn.functional as F
 from ase import Atoms
 
-from adapt.checkpoint import load_optimizer, load_weights, save_optimizer, save_weights, write_json
+from adapt.checkpoint import load_optimizer, load_weights, save_optimizer, save_weights
+from adapt.fileio import write_json
 from adapt.plus.checkpoint import build_model, save_checkpoint
 from adapt.plus.config import apply_overrides, model_preset, to_dict, train_preset
 from adapt.plus.data import Item, batch_plan, collate, fit_element_refs, to_item
@@ -51,6 +52,13 @@ def frames_sha256(frames: list[Atoms]) -> str:
         for arr in (a.positions, a.cell[:], a.get_forces(), [a.get_potential_energy()]):
             h.update(np.ascontiguousarray(arr, dtype=np.float64).tobytes())
     return h.hexdigest()
+
+
+def thin(n: int, limit: int | None) -> list[int]:
+    """Indices of at most ``limit`` of ``n`` frames, evenly spaced (all when limit is None)."""
+    if limit is None or n <= limit:
+        return list(range(n))
+    return sorted(set(np.linspace(0, n - 1, limit).round().astype(int).tolist()))
 
 
 def _rho(x: torch.Tensor, loss: str, delta: float) -> torch.Tensor:
@@ -167,11 +175,12 @@ def train_plus(
     if state is not None and state["epoch"] >= tcfg.epochs:
         return out
 
+    keep_t = thin(len(train_frames), tcfg.max_train_frames)
     train = [
-        to_item(a, table, None if train_weights is None else train_weights[k])
-        for k, a in enumerate(train_frames)
+        to_item(train_frames[k], table, None if train_weights is None else train_weights[k])
+        for k in keep_t
     ]
-    val = [to_item(a, table) for a in val_frames]
+    val = [to_item(val_frames[k], table) for k in thin(len(val_frames), tcfg.max_val_frames)]
     torch.manual_seed(seed)
     model = build_model(mcfg, table)
     refs = fit_element_refs(train, len(table.symbols))
