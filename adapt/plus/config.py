@@ -81,24 +81,24 @@ class PlusTrainConfig:
                      many (None: all), as the MACE tiny preset does
     """
 
-    epochs: int = 12
-    lr: float = 2e-3
+    epochs: int = 10
+    lr: float = 5e-3
     weight_decay: float = 1e-5
-    warmup_steps: int = 50
+    warmup_steps: int = 30
     schedule: str = "cosine"
     min_lr_ratio: float = 0.02
     ema_decay: float = 0.99
-    loss: str = "huber"
+    loss: str = "mse"
     huber_delta: float = 0.5
     force_weight: float = 1.0
-    energy_weight: float = 0.1
+    energy_weight: float = 1.0
     force_weighting: str = "none"
     lambda1: float = 10.0
     lambda2: float = 1.0
     max_batch_atoms: int = 512
     grad_clip: float = 10.0
-    max_train_frames: int | None = None
-    max_val_frames: int | None = None
+    max_train_frames: int | None = 300
+    max_val_frames: int | None = 100
 
     def __post_init__(self):
         if self.loss not in LOSSES:
@@ -119,7 +119,14 @@ _MODEL_PRESETS = {
 }
 _TRAIN_PRESETS = {
     "tiny": PlusTrainConfig(),
-    "small": PlusTrainConfig(epochs=200, lr=1e-3, max_batch_atoms=2048, warmup_steps=500),
+    "small": PlusTrainConfig(
+        epochs=200,
+        lr=1e-3,
+        max_batch_atoms=2048,
+        warmup_steps=500,
+        max_train_frames=None,
+        max_val_frames=None,
+    ),
 }
 
 
