@@ -104,3 +104,20 @@ def test_tiny_learns_periodic_lennard_jones(tmp_path, mode):
     assert mae < 0.5 * zero_mae, (mae, zero_mae)
     meta = json.loads((run / "checkpoint.json").read_text())
     assert set(meta["element_refs"]) == {"Si", "C", "Ge"}
+
+
+def test_cli_trains_and_the_spec_loads(tmp_path, capsys):
+    from baselines.registry import LoadContext, family
+    from benchmarks.cli import main
+    from benchmarks.testing import smooth_label_dataset
+
+    data = smooth_label_dataset(tmp_path / "ds", n_traj=4, n_frames=3)
+    out = tmp_path / "run"
+    sizes = [f"{k}={v}" for k, v in SMALL.items()]
+    argv = ["train", "adapt+", "--data", str(data.root), "--out", str(out), "--epochs", "1"]
+    assert main([*argv, "--forces", "direct", "--set", *sizes]) == 0
+    assert f"adapt+:{out}" in capsys.readouterr().out
+    ff = family("adapt+").load(str(out), LoadContext())
+    assert ff.info.family == "adapt+" and not ff.info.conservative
+    (pred,) = ff.predict([si_structure("cubic")])
+    assert pred.forces.shape == (8, 3) and np.isfinite(pred.energy)
