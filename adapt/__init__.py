@@ -12,6 +12,8 @@
     samples.py        dataset frames -> training samples, normalisation stats, augmentation
     testing.py        tiny random checkpoints for tests
     fileio.py         atomic file writes, JSON, file sha256 (used by every layer above too)
+    plus/             ADAPT+ (issue 8): a periodic, angular, size-extensive attention force
+                      field beside ADAPT; adapter baselines/adapt_plus.py (`adapt+:RUN_DIR`)
 
 Importing the package imports nothing heavy. adapt/ is a standalone model library (torch, numpy,
 ase, safetensors): it imports nothing from baselines/, benchmarks/ or reports/ (pyproject.toml,
