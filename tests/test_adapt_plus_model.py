@@ -150,7 +150,7 @@ def test_padding_invariance(mode):
 
 def test_no_angular_and_no_local_heads_still_run():
     atoms = si_structure("cubic")
-    for kw in ({"l_max": 0}, {"local_heads": 0}):
+    for kw in ({"l_max": 0}, {"l_max": -1}, {"local_heads": 0}):
         out = _run(random_model("direct", **kw), [atoms])[0]
         assert np.isfinite(out["energy"]) and np.isfinite(out["forces"]).all()
 

@@ -26,7 +26,9 @@ class PlusModelConfig:
     n_rbf:         Gaussian radial basis functions on [0, cutoff]
     local_heads:   heads whose pair bias is log(self + Σ_images g_h(r)), -inf beyond the cutoff;
                    the other ``n_heads - local_heads`` heads attend to every atom by content only
-    l_max:         angular order of the density A_i,lm = Σ_j,images R_l(r) Y_lm(r̂) h_j (0 = off)
+    l_max:         order of the density A_i,lm = Σ_j,images R_l(r) Y_lm(r̂) h_j: 1-3 angular
+                   (three-body invariants |A_l|²), 0 the radial (two-body) density A_0 only,
+                   -1 no density at all (geometry through the attention bias alone)
     n_channels:    channels of that density (per l)
     avg_neighbors: normalisation of pair sums (≈ atoms within the cutoff)
     forces:        "direct" (F_i = Σ φ_ij r̂_ij, equivariant head) or "conservative" (-dE/dr)
@@ -52,8 +54,8 @@ class PlusModelConfig:
             raise ValueError(f"d_model={self.d_model} is not divisible by n_heads={self.n_heads}")
         if not 0 <= self.local_heads <= self.n_heads:
             raise ValueError("local_heads must be between 0 and n_heads")
-        if not 0 <= self.l_max <= 3:
-            raise ValueError("l_max must be 0..3 (0 switches the angular term off)")
+        if not -1 <= self.l_max <= 3:
+            raise ValueError("l_max must be -1..3 (0: radial density only, -1: no density)")
         if self.forces not in FORCE_MODES:
             raise ValueError(f"forces must be one of {FORCE_MODES}, not {self.forces!r}")
         if self.cutoff <= 0:
@@ -62,6 +64,10 @@ class PlusModelConfig:
     @property
     def angular(self) -> bool:
         return self.l_max > 0
+
+    @property
+    def density(self) -> bool:
+        return self.l_max >= 0
 
 
 @dataclass(frozen=True)

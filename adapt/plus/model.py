@@ -57,13 +57,13 @@ class PlusLayer(nn.Module):
         self.out = nn.Linear(d, d)
         self.bias_rbf = nn.Linear(cfg.n_rbf, max(cfg.local_heads, 1))
         self.self_weight = nn.Parameter(torch.zeros(max(cfg.local_heads, 1)))
-        n_l = cfg.l_max + 1
+        n_l = max(cfg.l_max, 0) + 1  # modules exist (unused) when l_max = -1
         self.ln_ang = nn.LayerNorm(d)
         self.ang_in = nn.Linear(d, cfg.n_channels)
         self.ang_radial = mlp(cfg.n_rbf, 32, n_l * cfg.n_channels)
         self.ang_norm = nn.LayerNorm(n_l * cfg.n_channels)  # invariants span orders of magnitude
         self.ang_out = nn.Linear(n_l * cfg.n_channels, d)
-        self.register_buffer("l_of_lm", l_index(cfg.l_max), persistent=False)
+        self.register_buffer("l_of_lm", l_index(max(cfg.l_max, 0)), persistent=False)
         self.ln_ff = nn.LayerNorm(d)
         self.ff = mlp(d, cfg.d_ff, d)
 
@@ -108,7 +108,7 @@ class PlusLayer(nn.Module):
         q, k, v = self.qkv(self.ln_attn(x)).view(B, N, 3, H, d // H).permute(2, 0, 3, 1, 4)
         att = F.scaled_dot_product_attention(q, k, v, attn_mask=bias)  # (B, H, N, d/H)
         x = x + self.out(att.transpose(1, 2).reshape(B, N, d))
-        if self.cfg.angular:
+        if self.cfg.density:
             x = x + self.ang_out(self.ang_norm(self.angular(self.ln_ang(x), nb)))
         return x + self.ff(self.ln_ff(x))
 
@@ -148,7 +148,7 @@ class PlusModel(nn.Module):
         pairs = build_pairs(pos, cell, pbc, valid, cfg.cutoff, dense=cfg.dense_pairs)
         env = cosine_envelope(pairs.dist, cfg.cutoff)  # (P,)
         rbf = bessel_basis(pairs.dist, cfg.cutoff, cfg.n_rbf)  # (P, n_rbf), enveloped
-        nb = self.neighbour_slots(pairs, rbf, env, B * N) if cfg.angular else None
+        nb = self.neighbour_slots(pairs, rbf, env, B * N) if cfg.density else None
         z = species.clamp(0, len(self.descriptors) - 1)  # padding rows may hold any index
         x = self.embed(self.descriptors[z])  # (B, N, d)
         for layer in self.layers:
@@ -168,7 +168,7 @@ class PlusModel(nn.Module):
                 pos,
                 create_graph=self.training,
                 retain_graph=self.training,
-                allow_unused=True,  # a model without geometric terms (no local heads, l_max 0)
+                allow_unused=True,  # a model without geometric terms (no local heads, l_max -1)
             )
             out["forces"] = -grad if grad is not None else torch.zeros_like(pos)
         else:

@@ -249,7 +249,7 @@ def train_plus(
             "train_loss": loss_sum / max(len(plan), 1),
             **metrics,
             "lr": opt.param_groups[0]["lr"],
-            "seconds": round(time.perf_counter() - t0, 3),
+            "wall_s": round(time.perf_counter() - t0, 3),
         }
         if score < best:
             best = score
