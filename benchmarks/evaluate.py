@@ -12,7 +12,7 @@ from adapt.fileio import write_json
 from benchmarks.data.dataset import Dataset
 from benchmarks.provenance import Provenance
 from benchmarks.results import ResultsDir
-from benchmarks.units import energy_refs, evaluate, lot_mismatch
+from benchmarks.tasks.accuracy import energy_refs, evaluate, lot_mismatch
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ def evaluate_model(
     )
     if out is not None:
         results = ResultsDir(out)
-        ps.save(results.prediction_path(ff.info.name, ds.name, split, selection))
+        results.write_predictions(ps, ff.info.name, ds.name, split, selection)
         results.write_table("metrics.csv", rows)
         info = ff.info.as_dict()
         results.write_table(

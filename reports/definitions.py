@@ -2,7 +2,7 @@
 
 Each accuracy metric's text is its entry in the metric registry (benchmarks.metrics.METRICS);
 the rest follows the docstrings of the code that computes the numbers (benchmarks.data.selections,
-benchmarks.relax, benchmarks.structure_compare, benchmarks.timing), with the constants imported
+benchmarks.relax, benchmarks.structure_compare, benchmarks.timers), with the constants imported
 from there so the text cannot drift from the code.
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from benchmarks.data.selections import EARLY_FRACTION, EARLY_MAX
 from benchmarks.metrics import DEFECT_RADIUS, METRICS
+from benchmarks.results import Results, find_key
 from reports.blocks import Block, Bullets, Heading, Para
-from reports.results import Results, find_key
 
 
 def definitions(res: Results) -> list[Block]:

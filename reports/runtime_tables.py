@@ -16,8 +16,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from benchmarks.results import Results
 from reports.format import Table, fixed, integer, sig
-from reports.results import Results
 from reports.tables import View, main_views, ordered_models
 
 OUTCOMES = ["converged", "not_converged", "exploded", "error"]
