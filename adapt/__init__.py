@@ -18,6 +18,8 @@
                       layouts; released_elements.json, their element grid), released_import.py
                       (their .pth + norm_stats.pt -> checkpoints, weights_only enforced)
     variants.py       the paper-vs-released difference table
+    plus/             ADAPT+ (issue 8): a periodic, angular, size-extensive attention force
+                      field beside ADAPT; adapter baselines/adapt_plus.py (`adapt+:RUN_DIR`)
 
 Importing the package imports nothing heavy. adapt/ is a standalone model library (torch, numpy,
 ase, safetensors): it imports nothing from baselines/, benchmarks/ or reports/ (pyproject.toml,

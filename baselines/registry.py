@@ -26,6 +26,7 @@ from baselines.interface import ForceField, ModelUnavailable, TrainingData
 # family name -> the module that declares it (FAMILY = Family(...)); one line per family.
 FAMILY_MODULES: dict[str, str] = {
     "adapt": "baselines.adapt",
+    "adapt+": "baselines.adapt_plus",
     "mace": "baselines.mace",
     "mattersim": "baselines.mattersim",
     "chgnet": "baselines.chgnet",

@@ -24,7 +24,7 @@ TOP_LEVEL = [
     ("benchmarks.import_commands", "register_import"),  # import-model adapt
 ]
 TRAIN = [
-    ("benchmarks.train_commands", "register_train"),  # train adapt-force | adapt-energy | mace
+    ("benchmarks.train_commands", "register_train"),  # train adapt-force|adapt-energy|adapt+|mace
 ]
 
 

@@ -1,4 +1,4 @@
-"""`adapt-bench train adapt-force | adapt-energy | mace`: parse, open the dataset, call the trainer.
+"""`adapt-bench train adapt-force | adapt-energy | adapt+ | mace`: parse, open the dataset, call the trainer.
 
 ADAPT: RUN_DIR/force and RUN_DIR/energy are the checkpoint directories, so ``adapt:RUN_DIR`` loads
 both (adapt.train.train_adapt). MACE: baselines.mace_train.train_mace. Nothing heavy is imported
@@ -17,6 +17,7 @@ KINDS = {"adapt-force": "force", "adapt-energy": "energy"}
 
 def register_train(train_sub: argparse._SubParsersAction) -> None:
     _register_adapt(train_sub)
+    _register_plus(train_sub)
     _register_mace(train_sub)
 
 
@@ -147,6 +148,72 @@ def cmd_train_adapt(args: argparse.Namespace) -> int:
         **overrides,
     )
     print(f"ADAPT {args.kind} checkpoint: {ckpt}  (use it as adapt:{args.out})")
+    return 0
+
+
+def _register_plus(train_sub: argparse._SubParsersAction) -> None:
+    p = train_sub.add_parser(
+        "adapt+",
+        help="train ADAPT+ (periodic, angular, size-extensive attention force field)",
+        description=(
+            "Train ADAPT+ (adapt.plus) on DIR's train split, validating on its val split every "
+            "epoch (EMA weights). RUN_DIR gets model.safetensors + checkpoint.json (the best "
+            "epoch), metrics.jsonl and last/ (resume state); rerunning resumes. Load it as "
+            "adapt+:RUN_DIR. Units: Å, eV, eV/Å."
+        ),
+    )
+    p.add_argument("--data", required=True, type=Path, help="dataset directory")
+    p.add_argument("--out", required=True, type=Path, help="run directory")
+    p.add_argument("--preset", default="tiny", choices=["tiny", "small"], help="default tiny")
+    p.add_argument(
+        "--forces",
+        choices=["direct", "conservative"],
+        help="conservative: F = -dE/dr (default); direct: equivariant pair head (faster)",
+    )
+    p.add_argument("--epochs", type=int, help="epochs (default: the preset's)")
+    p.add_argument("--lr", type=float, help="AdamW learning rate (default: the preset's)")
+    p.add_argument("--device", default="cpu", help="cpu | cuda | cuda:N (default cpu)")
+    p.add_argument("--seed", type=int, default=0, help="default 0")
+    p.add_argument(
+        "--set",
+        nargs="*",
+        default=[],
+        metavar="NAME=VALUE",
+        help="any adapt.plus config field, e.g. l_max=0 loss=mse (JSON values)",
+    )
+    p.set_defaults(func=cmd_train_plus)
+
+
+def cmd_train_plus(args: argparse.Namespace) -> int:
+    import json
+
+    from baselines.adapt_plus import train
+    from baselines.paths import progress_enabled
+    from benchmarks.data.dataset import Dataset
+
+    options = {}
+    for item in args.set:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise SystemExit(f"--set {item!r}: expected NAME=VALUE")
+        try:
+            options[name] = json.loads(value)
+        except json.JSONDecodeError:
+            options[name] = value
+    for name in ("forces", "lr"):
+        if getattr(args, name) is not None:
+            options[name] = getattr(args, name)
+    out = train(
+        Dataset(args.data),
+        args.out,
+        preset=args.preset,
+        epochs=args.epochs,
+        device=args.device,
+        seed=args.seed,
+        progress=progress_enabled(),
+        **options,
+    )
+    print(f"ADAPT+ run: {out}  (use it as adapt+:{out})")
     return 0
 
 

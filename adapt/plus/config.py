@@ -1,0 +1,178 @@
+"""Frozen configs for ADAPT+ (model and training) and the named presets ``tiny`` and ``small``.
+
+``tiny`` is sized to train on the built-in dataset (~1,400 train frames of 64 atoms) on 2 CPU
+cores in at most 4 minutes; ``small`` is sized for a GPU. Every number is our choice, tuned on the
+built-in data (see the closing note of issue 8 for the measurements behind them).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields, replace
+
+PRESETS = ("tiny", "small")
+FORCE_MODES = ("direct", "conservative")
+LOSSES = ("huber", "mse")
+FORCE_WEIGHTINGS = ("none", "weighted")  # "weighted": Eq. 12 importance weights (adapt.weights)
+SCHEDULES = ("cosine", "plateau")
+
+
+@dataclass(frozen=True)
+class PlusModelConfig:
+    """The ADAPT+ network.
+
+    d_model, n_layers, n_heads, d_ff: the Transformer trunk (pre-LayerNorm, SDPA attention)
+    cutoff:        Å, range of every geometric pair term (attention bias, angular density, direct
+                   force head); pair terms vanish smoothly (cosine envelope) at the cutoff
+    n_rbf:         Gaussian radial basis functions on [0, cutoff]
+    local_heads:   heads whose pair bias is log(self + Σ_images g_h(r)), -inf beyond the cutoff;
+                   the other ``n_heads - local_heads`` heads attend to every atom by content only
+    l_max:         order of the density A_i,lm = Σ_j,images R_l(r) Y_lm(r̂) h_j: 1-3 angular
+                   (three-body invariants |A_l|²), 0 the radial (two-body) density A_0 only,
+                   -1 no density at all (geometry through the attention bias alone)
+    n_channels:    channels of that density (per l)
+    avg_neighbors: normalisation of pair sums (≈ atoms within the cutoff)
+    forces:        "direct" (F_i = Σ φ_ij r̂_ij, equivariant head) or "conservative" (-dE/dr)
+    dense_pairs:   True: evaluate pair terms on every (i, j, image) pair, False: only on pairs
+                   within the cutoff (same output, faster); a speed switch, not a model change
+    """
+
+    d_model: int = 64
+    n_layers: int = 3
+    n_heads: int = 4
+    d_ff: int = 128
+    cutoff: float = 5.0
+    n_rbf: int = 16
+    local_heads: int = 3
+    l_max: int = 3
+    n_channels: int = 16
+    avg_neighbors: float = 30.0
+    forces: str = "conservative"
+    dense_pairs: bool = False
+
+    def __post_init__(self):
+        if self.d_model % self.n_heads:
+            raise ValueError(f"d_model={self.d_model} is not divisible by n_heads={self.n_heads}")
+        if not 0 <= self.local_heads <= self.n_heads:
+            raise ValueError("local_heads must be between 0 and n_heads")
+        if not -1 <= self.l_max <= 3:
+            raise ValueError("l_max must be -1..3 (0: radial density only, -1: no density)")
+        if self.forces not in FORCE_MODES:
+            raise ValueError(f"forces must be one of {FORCE_MODES}, not {self.forces!r}")
+        if self.cutoff <= 0:
+            raise ValueError("cutoff must be > 0 Å")
+
+    @property
+    def angular(self) -> bool:
+        return self.l_max > 0
+
+    @property
+    def density(self) -> bool:
+        return self.l_max >= 0
+
+
+@dataclass(frozen=True)
+class PlusTrainConfig:
+    """Training: joint energy + force loss, AdamW, EMA, warmup + cosine (or plateau) schedule.
+
+    loss:            "huber" (delta ``huber_delta`` in units of the training force RMS) or "mse"
+    force_weight, energy_weight: weights of the force term (per component) and the energy term
+                     (per atom, in units of the force RMS x 1 Å)
+    force_weighting: "none" or "weighted" (paper Eq. 12 importance weights on defect neighbours)
+    lr, weight_decay, warmup_steps, schedule, min_lr_ratio: optimiser and schedule
+    ema_decay:       decay of the exponential moving average of the weights (0 = no EMA);
+                     validation, best-on-val selection and the saved model use the EMA weights
+    max_batch_atoms: atoms per batch (structures are bucketed by size and padded within a batch)
+    grad_clip:       global gradient-norm clip
+    max_train_frames, max_val_frames: evenly thin the train / validation frames to at most this
+                     many (None: all), as the MACE tiny preset does
+    """
+
+    epochs: int = 10
+    lr: float = 5e-3
+    weight_decay: float = 1e-5
+    warmup_steps: int = 30
+    schedule: str = "cosine"
+    min_lr_ratio: float = 0.02
+    ema_decay: float = 0.99
+    loss: str = "mse"
+    huber_delta: float = 0.5
+    force_weight: float = 1.0
+    energy_weight: float = 1.0
+    force_weighting: str = "none"
+    lambda1: float = 10.0
+    lambda2: float = 1.0
+    max_batch_atoms: int = 512
+    grad_clip: float = 10.0
+    max_train_frames: int | None = 300
+    max_val_frames: int | None = 100
+
+    def __post_init__(self):
+        if self.loss not in LOSSES:
+            raise ValueError(f"loss must be one of {LOSSES}, not {self.loss!r}")
+        if self.force_weighting not in FORCE_WEIGHTINGS:
+            raise ValueError(f"force_weighting must be one of {FORCE_WEIGHTINGS}")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"schedule must be one of {SCHEDULES}")
+        if not 0 <= self.ema_decay < 1:
+            raise ValueError("ema_decay must be in [0, 1)")
+
+
+_MODEL_PRESETS = {
+    "tiny": PlusModelConfig(),
+    "small": PlusModelConfig(
+        d_model=192, n_layers=6, n_heads=8, d_ff=384, local_heads=6, n_channels=32, n_rbf=24
+    ),
+}
+_TRAIN_PRESETS = {
+    "tiny": PlusTrainConfig(),
+    "small": PlusTrainConfig(
+        epochs=200,
+        lr=1e-3,
+        max_batch_atoms=2048,
+        warmup_steps=500,
+        max_train_frames=None,
+        max_val_frames=None,
+    ),
+}
+
+
+def _check_preset(preset: str) -> None:
+    if preset not in PRESETS:
+        raise ValueError(f"unknown ADAPT+ preset {preset!r}; use one of {PRESETS}")
+
+
+def model_preset(preset: str) -> PlusModelConfig:
+    _check_preset(preset)
+    return _MODEL_PRESETS[preset]
+
+
+def train_preset(preset: str) -> PlusTrainConfig:
+    _check_preset(preset)
+    return _TRAIN_PRESETS[preset]
+
+
+def apply_overrides(mcfg: PlusModelConfig, tcfg: PlusTrainConfig, overrides: dict):
+    """(model config, train config) with ``overrides`` (name -> value) applied to whichever owns
+    the name; an unknown name is a ValueError listing the valid ones."""
+    mnames = {f.name for f in fields(PlusModelConfig)}
+    tnames = {f.name for f in fields(PlusTrainConfig)}
+    unknown = sorted(set(overrides) - mnames - tnames)
+    if unknown:
+        raise ValueError(
+            f"unknown ADAPT+ setting(s) {unknown}; model: {sorted(mnames)}, train: {sorted(tnames)}"
+        )
+    m = replace(mcfg, **{k: v for k, v in overrides.items() if k in mnames})
+    t = replace(tcfg, **{k: v for k, v in overrides.items() if k in tnames})
+    return m, t
+
+
+def to_dict(cfg) -> dict:
+    return asdict(cfg)
+
+
+def model_config_from_dict(d: dict) -> PlusModelConfig:
+    return PlusModelConfig(**d)
+
+
+def train_config_from_dict(d: dict) -> PlusTrainConfig:
+    return PlusTrainConfig(**d)

@@ -1,0 +1,196 @@
+"""The ADAPT+ network: element tokens, all-to-all attention with periodic pair biases, an angular
+density term in every layer, a size-extensive energy, and direct or conservative forces.
+
+Inputs of :meth:`PlusModel.forward` (a padded batch; see :mod:`adapt.plus.geometry`)::
+
+    species (B, N) long   row of each atom in the element table (padding rows: any value)
+    pos     (B, N, 3) Å   positions (need not be wrapped into the cell)
+    cell    (B, 3, 3) Å   rows = lattice vectors;  pbc (B, 3) bool;  valid (B, N) bool
+
+Tokens carry the 9 element descriptors of :mod:`adapt.tokens` only (no coordinates). Each layer::
+
+    x += Attention(LN(x))   local heads: bias_ij = log(s_h δ_ij + Σ_images g_h(r_ijn)),
+                            g_h(r) = softplus(w_h · rbf(r)) env(r)  (-inf where no image is within
+                            the cutoff, so the softmax runs over (atom, image) pairs in range);
+                            global heads: content-only attention over every atom of the structure
+    x += W · [A_i,0 ; |A_i,1|² ; |A_i,2|² ; |A_i,3|²]   A_i,lm = Σ_j,n R_l(r) Y_lm(r̂) h_j / avg_nb
+    x += FFN(LN(x))
+
+Both attention kinds give the same per-atom output on a 2x2x2 supercell (copies of a key add up
+to the same softmax weight), so energies are exactly size-extensive. Energy: E = Σ_i scale ·
+MLP(LN(x_i)) + e_ref[Z_i], with per-element references fitted on train. Forces: ``direct``
+F_i = scale · Σ_j,n φ_ijn r̂_ijn (φ symmetric in i, j, so Σ_i F_i = 0), or ``conservative``
+F = -∂E/∂r by autograd.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from adapt.plus.config import PlusModelConfig
+from adapt.plus.geometry import Pairs, bessel_basis, build_pairs, cosine_envelope
+from adapt.plus.spherical import l_index, real_sph_harm
+
+TINY = 1e-30  # pair-bias sums at or below this count as "no image in range" (-inf bias)
+
+
+def mlp(d_in: int, d_hidden: int, d_out: int) -> nn.Sequential:
+    return nn.Sequential(nn.Linear(d_in, d_hidden), nn.SiLU(), nn.Linear(d_hidden, d_out))
+
+
+def _to_dense(values: torch.Tensor, pairs: Pairs, B: int, N: int) -> torch.Tensor:
+    """Sum pair values (P, H) over images into (B, H, N, N) [centre i, neighbour j]."""
+    flat = (pairs.b * N + pairs.i) * N + pairs.j
+    out = values.new_zeros(B * N * N, values.shape[1]).index_add(0, flat, values)
+    return out.view(B, N, N, -1).permute(0, 3, 1, 2)
+
+
+class PlusLayer(nn.Module):
+    def __init__(self, cfg: PlusModelConfig):
+        super().__init__()
+        self.cfg = cfg
+        d = cfg.d_model
+        self.ln_attn = nn.LayerNorm(d)
+        self.qkv = nn.Linear(d, 3 * d)
+        self.out = nn.Linear(d, d)
+        self.bias_rbf = nn.Linear(cfg.n_rbf, max(cfg.local_heads, 1))
+        self.self_weight = nn.Parameter(torch.zeros(max(cfg.local_heads, 1)))
+        n_l = max(cfg.l_max, 0) + 1  # modules exist (unused) when l_max = -1
+        self.ln_ang = nn.LayerNorm(d)
+        self.ang_in = nn.Linear(d, cfg.n_channels)
+        self.ang_radial = mlp(cfg.n_rbf, 32, n_l * cfg.n_channels)
+        self.ang_norm = nn.LayerNorm(n_l * cfg.n_channels)  # invariants span orders of magnitude
+        self.ang_out = nn.Linear(n_l * cfg.n_channels, d)
+        self.register_buffer("l_of_lm", l_index(max(cfg.l_max, 0)), persistent=False)
+        self.ln_ff = nn.LayerNorm(d)
+        self.ff = mlp(d, cfg.d_ff, d)
+
+    def attention_bias(self, rbf, env, pairs, valid) -> torch.Tensor:
+        """(B, H, N, N) additive attention bias (see the module docstring)."""
+        cfg = self.cfg
+        B, N = valid.shape
+        H, L = cfg.n_heads, cfg.local_heads
+        key_ok = valid[:, None, None, :]  # (B, 1, 1, N)
+        neg_inf = torch.tensor(float("-inf"), dtype=rbf.dtype, device=rbf.device)
+        global_bias = torch.where(key_ok, torch.zeros((), dtype=rbf.dtype), neg_inf)
+        global_bias = global_bias.expand(B, H - L, N, N)
+        if L == 0:
+            return global_bias
+        g = F.softplus(self.bias_rbf(rbf)) * env[:, None]
+        s = _to_dense(g, pairs, B, N)  # (B, L, N, N)
+        eye = torch.eye(N, dtype=rbf.dtype, device=rbf.device)
+        s = s + F.softplus(self.self_weight)[None, :, None, None] * eye
+        local = torch.where(s > TINY, torch.log(s.clamp_min(TINY)), neg_inf)
+        return torch.cat([local, global_bias], dim=1)
+
+    def angular(self, x, nb: dict) -> torch.Tensor:
+        """(B, N, (l_max+1) C) invariants [A_0, |A_1|², ...] of the neighbour density, computed in
+        the per-centre slot layout ``nb`` (see :meth:`PlusModel.neighbour_slots`) as one batched
+        matrix product per layer: A_i = Y_iᵀ (R_i ⊙ h_j(i))."""
+        cfg = self.cfg
+        B, N, _ = x.shape
+        C, n_l = cfg.n_channels, cfg.l_max + 1
+        h = self.ang_in(x).view(B * N, C)  # (B N, C)
+        radial = self.ang_radial(nb["rbf"]) * nb["env"][..., None]  # (B N, K, n_l C)
+        u = radial.view(B * N, -1, n_l, C) * h[nb["j"]][:, :, None, :]  # (B N, K, n_l, C)
+        M = torch.bmm(nb["ylm"].transpose(1, 2), u.flatten(2))  # (B N, LM, n_l C)
+        lm = torch.arange(len(self.l_of_lm), device=x.device)
+        A = M.view(B * N, -1, n_l, C)[:, lm, self.l_of_lm] / cfg.avg_neighbors  # (B N, LM, C)
+        sq = A.new_zeros(B * N, n_l, C).index_add(1, self.l_of_lm, A.square())
+        feats = torch.cat([A[:, :1], sq[:, 1:]], dim=1)  # (B N, n_l, C)
+        return feats.view(B, N, n_l * C)
+
+    def forward(self, x, bias, nb):
+        B, N, d = x.shape
+        H = self.cfg.n_heads
+        q, k, v = self.qkv(self.ln_attn(x)).view(B, N, 3, H, d // H).permute(2, 0, 3, 1, 4)
+        att = F.scaled_dot_product_attention(q, k, v, attn_mask=bias)  # (B, H, N, d/H)
+        x = x + self.out(att.transpose(1, 2).reshape(B, N, d))
+        if self.cfg.density:
+            x = x + self.ang_out(self.ang_norm(self.angular(self.ln_ang(x), nb)))
+        return x + self.ff(self.ln_ff(x))
+
+
+class PlusModel(nn.Module):
+    """ADAPT+ (see the module docstring). ``descriptors``: (n_elements, 9) element table rows."""
+
+    def __init__(self, cfg: PlusModelConfig, descriptors: torch.Tensor):
+        super().__init__()
+        self.cfg = cfg
+        n_el, n_desc = descriptors.shape
+        mean, std = descriptors.mean(0), descriptors.std(0).clamp_min(1e-6)
+        self.register_buffer("descriptors", (descriptors - mean) / std)  # (n_el, 9)
+        self.register_buffer("e_ref", torch.zeros(n_el))  # eV per atom of each element
+        self.register_buffer("scale", torch.ones(()))  # eV/Å: force RMS of the training set
+        d = cfg.d_model
+        self.embed = mlp(n_desc, d, d)
+        self.layers = nn.ModuleList(PlusLayer(cfg) for _ in range(cfg.n_layers))
+        self.ln_out = nn.LayerNorm(d)
+        self.energy_head = mlp(d, d, 1)
+        if cfg.forces == "direct":
+            self.pair_i = nn.Linear(d, d)
+            self.pair_r = mlp(cfg.n_rbf, d, d)
+            self.pair_out = nn.Linear(d, 1)
+
+    def forward(self, species, pos, cell, pbc, valid, need_forces: bool = True):
+        """{"energy": (B,) eV, "energies": (B, N) eV (both float64), "forces": (B, N, 3) eV/Å}."""
+        conservative = need_forces and self.cfg.forces == "conservative"
+        with torch.set_grad_enabled(torch.is_grad_enabled() or conservative):
+            return self._forward(species, pos, cell, pbc, valid, need_forces, conservative)
+
+    def _forward(self, species, pos, cell, pbc, valid, need_forces, conservative):
+        cfg = self.cfg
+        if conservative and not pos.requires_grad:
+            pos = pos.detach().requires_grad_(True)
+        B, N = species.shape
+        pairs = build_pairs(pos, cell, pbc, valid, cfg.cutoff, dense=cfg.dense_pairs)
+        env = cosine_envelope(pairs.dist, cfg.cutoff)  # (P,)
+        rbf = bessel_basis(pairs.dist, cfg.cutoff, cfg.n_rbf)  # (P, n_rbf), enveloped
+        nb = self.neighbour_slots(pairs, rbf, env, B * N) if cfg.density else None
+        z = species.clamp(0, len(self.descriptors) - 1)  # padding rows may hold any index
+        x = self.embed(self.descriptors[z])  # (B, N, d)
+        for layer in self.layers:
+            bias = layer.attention_bias(rbf, env, pairs, valid)
+            x = layer(x, bias, nb)
+        h = self.ln_out(x)  # (B, N, d)
+        resid = self.energy_head(h).squeeze(-1) * self.scale  # (B, N) eV
+        # references added in float64 so that totals of hundreds of eV keep meV precision
+        e_atom = resid.double() + self.e_ref[z].double()
+        e_atom = torch.where(valid, e_atom, torch.zeros_like(e_atom))
+        out = {"energies": e_atom, "energy": e_atom.sum(-1)}
+        if not need_forces:
+            return out
+        if conservative:
+            (grad,) = torch.autograd.grad(
+                out["energy"].sum(),
+                pos,
+                create_graph=self.training,
+                retain_graph=self.training,
+                allow_unused=True,  # a model without geometric terms (no local heads, l_max -1)
+            )
+            out["forces"] = -grad if grad is not None else torch.zeros_like(pos)
+        else:
+            out["forces"] = self.direct_forces(h, rbf, env, pairs, B, N)
+        return out
+
+    def neighbour_slots(self, pairs: Pairs, rbf, env, n_centres: int) -> dict:
+        """Pair terms in the per-centre layout (B N, K, ·): rbf, env, ylm (Y_lm(r̂)), j (the
+        neighbour's flat index; 0 in empty slots, where rbf, env and ylm are 0)."""
+        slot, k = pairs.slots(n_centres)
+        to = lambda v: pairs.to_slots(v, slot, k, n_centres)  # noqa: E731
+        return {
+            "rbf": to(rbf),
+            "env": to(env),
+            "ylm": to(real_sph_harm(pairs.unit, self.cfg.l_max)),
+            "j": to(pairs.neighbour),
+        }
+
+    def direct_forces(self, h, rbf, env, pairs, B, N) -> torch.Tensor:
+        """(B, N, 3) eV/Å: F_i = scale Σ_j,n φ(h_i, h_j, r) r̂_ij, φ symmetric in i and j."""
+        a = self.pair_i(h).view(B * N, -1)
+        z = F.silu(a[pairs.centre] + a[pairs.neighbour]) * self.pair_r(rbf)  # (P, d) radial filter
+        phi = self.pair_out(z).squeeze(-1) * env  # (P,)
+        f = h.new_zeros(B * N, 3).index_add(0, pairs.b * N + pairs.i, phi[:, None] * pairs.unit)
+        return f.view(B, N, 3) * self.scale

@@ -1,0 +1,284 @@
+"""Training ADAPT+: ``train_plus(train_frames, val_frames, out_dir, preset=..., ...)``.
+
+Frames are labelled ``ase.Atoms`` (energy and forces on their calculator). Before training, the
+per-element reference energies are fitted by least squares on the training frames and the force
+scale is set to the training force RMS (both become model buffers). The loss per batch::
+
+    force_weight  · Σ_i w_i ρ(ΔF_i / scale) / (3 Σ_i w_i)      (w_i = 1, or Eq. 12 weights)
+  + energy_weight · mean_structures ρ(ΔE / (n_atoms · scale · 1 Å))
+
+with ρ the Huber (delta ``huber_delta``) or squared error. AdamW with linear warmup, then cosine
+decay per step (or halving on a validation plateau), gradient clipping, an EMA of the weights;
+after each epoch the EMA weights are validated and, if best so far, saved as the run's model.
+
+Reproducible and resumable: torch and numpy are reseeded from (seed, epoch) at every epoch, and
+``out_dir/last/`` holds the weights, EMA, optimizer and schedule state after the latest epoch, so
+rerunning the same call continues where it stopped (a finished run returns at once; a larger
+``epochs`` continues it) and ends with the same weights as an uninterrupted run on CPU.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import hashlib
+import json
+import logging
+import math
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from ase import Atoms
+
+from adapt.checkpoint import load_optimizer, load_weights, save_optimizer, save_weights
+from adapt.fileio import write_json
+from adapt.plus.checkpoint import build_model, save_checkpoint
+from adapt.plus.config import apply_overrides, model_preset, to_dict, train_preset
+from adapt.plus.data import Item, batch_plan, collate, fit_element_refs, to_item
+from adapt.tokens import default_table
+
+log = logging.getLogger(__name__)
+
+
+def frames_sha256(frames: list[Atoms]) -> str:
+    """Hash of the frames' species, positions, cells, energies and forces."""
+    h = hashlib.sha256()
+    for a in frames:
+        h.update("".join(a.get_chemical_symbols()).encode())
+        for arr in (a.positions, a.cell[:], a.get_forces(), [a.get_potential_energy()]):
+            h.update(np.ascontiguousarray(arr, dtype=np.float64).tobytes())
+    return h.hexdigest()
+
+
+def thin(n: int, limit: int | None) -> list[int]:
+    """Indices of at most ``limit`` of ``n`` frames, evenly spaced (all when limit is None)."""
+    if limit is None or n <= limit:
+        return list(range(n))
+    return sorted(set(np.linspace(0, n - 1, limit).round().astype(int).tolist()))
+
+
+def _rho(x: torch.Tensor, loss: str, delta: float) -> torch.Tensor:
+    if loss == "huber":
+        return F.huber_loss(x, torch.zeros_like(x), delta=delta, reduction="none")
+    return x.square()
+
+
+def batch_loss(model, batch, tcfg) -> tuple[torch.Tensor, dict]:
+    """(loss, sums: force |error| (eV/Å, components), energy |error| per atom (eV), counts)."""
+    out = model(batch["species"], batch["pos"], batch["cell"], batch["pbc"], batch["valid"])
+    scale = model.scale
+    valid = batch["valid"]
+    err_f = torch.where(valid[..., None], out["forces"] - batch["forces"], 0.0)  # (B, N, 3)
+    w = batch["weights"] * valid  # (B, N)
+    lf = (w * _rho(err_f / scale, tcfg.loss, tcfg.huber_delta).sum(-1)).sum() / (3 * w.sum())
+    n = batch["n_atoms"].to(torch.float64)
+    err_e = (out["energy"] - batch["energy"]) / n  # (B,) eV/atom, float64
+    le = _rho((err_e / scale.double()).float(), tcfg.loss, tcfg.huber_delta).mean()
+    loss = tcfg.force_weight * lf + tcfg.energy_weight * le
+    stats = {
+        "f_abs": float(err_f.detach().abs().sum()),
+        "f_count": int(valid.sum()) * 3,
+        "e_abs": float(err_e.detach().abs().sum()),
+        "e_count": len(n),
+    }
+    return loss, stats
+
+
+def evaluate(model, items: list[Item], tcfg, device) -> dict:
+    """Validation metrics of ``model`` on ``items``: loss, force MAE (eV/Å), energy MAE (eV/atom)."""
+    model.eval()
+    tot = {"loss": 0.0, "f_abs": 0.0, "f_count": 0, "e_abs": 0.0, "e_count": 0}
+    dtype = next(model.parameters()).dtype
+    for idx in batch_plan([len(it) for it in items], tcfg.max_batch_atoms):
+        loss, st = batch_loss(model, collate([items[k] for k in idx], device, dtype), tcfg)
+        tot["loss"] += float(loss.detach()) * len(idx)
+        for k in st:
+            tot[k] += st[k]
+    return {
+        "val_loss": tot["loss"] / max(len(items), 1),
+        "val_force_mae": tot["f_abs"] / max(tot["f_count"], 1),
+        "val_energy_mae_per_atom": tot["e_abs"] / max(tot["e_count"], 1),
+    }
+
+
+def lr_factor(step: int, total: int, tcfg) -> float:
+    """Warmup (linear) then cosine decay to ``min_lr_ratio`` (cosine schedule) or 1 (plateau)."""
+    if step < tcfg.warmup_steps:
+        return (step + 1) / tcfg.warmup_steps
+    if tcfg.schedule == "plateau":
+        return 1.0
+    t = min(1.0, (step - tcfg.warmup_steps) / max(1, total - tcfg.warmup_steps))
+    return tcfg.min_lr_ratio + (1 - tcfg.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * t))
+
+
+def _progress(iterable, enabled: bool | None, **kw):
+    from tqdm.auto import tqdm
+
+    if enabled is None:
+        enabled = not os.environ.get("ADAPT_BENCH_NO_PROGRESS")
+    return tqdm(iterable, disable=not enabled, leave=False, **kw)
+
+
+def _ema_update(ema, model, decay: float, step: int) -> None:
+    """EMA of the parameters; the decay ramps up as (1 + step) / (10 + step) early in training so
+    that short runs are not dominated by the initial weights."""
+    decay = min(decay, (1.0 + step) / (10.0 + step))
+    with torch.no_grad():
+        for pe, pm in zip(ema.parameters(), model.parameters(), strict=True):
+            pe.lerp_(pm, 1.0 - decay)
+
+
+def train_plus(
+    train_frames: list[Atoms],
+    val_frames: list[Atoms],
+    out_dir,
+    preset: str = "tiny",
+    seed: int = 0,
+    device: str = "cpu",
+    data_info: dict | None = None,
+    train_weights: list[np.ndarray] | None = None,
+    progress: bool | None = None,
+    **overrides,
+) -> Path:
+    """Train (or resume) ADAPT+; returns ``out_dir`` (see :mod:`adapt.plus.checkpoint`).
+
+    data_info: {"name", "sha256", "level_of_theory"} of the dataset, recorded in the checkpoint
+    (sha256 defaults to a hash of the frames); train_weights: per-frame (n,) force-loss weights
+    for ``force_weighting="weighted"`` (Eq. 12, made by the caller with adapt.weights);
+    overrides: any PlusModelConfig / PlusTrainConfig field (e.g. forces="direct", epochs=3).
+    """
+    out = Path(out_dir)
+    mcfg, tcfg = apply_overrides(model_preset(preset), train_preset(preset), overrides)
+    if not train_frames or not val_frames:
+        raise ValueError("ADAPT+ training needs at least one train and one validation frame")
+    if tcfg.force_weighting == "weighted" and train_weights is None:
+        raise ValueError("force_weighting='weighted' needs train_weights (Eq. 12 per frame)")
+    dev = torch.device(device)
+    table = default_table()
+    info = {"sha256": frames_sha256(train_frames + val_frames), **(data_info or {})}
+    key = {
+        "model": to_dict(mcfg),
+        "train": {**to_dict(tcfg), "epochs": None},
+        "seed": seed,
+        "data": info["sha256"],
+        "element_table": table.sha256,
+    }
+    state_path = out / "last" / "state.json"
+    state = json.loads(state_path.read_text()) if state_path.is_file() else None
+    if state is not None and state["run_key"] != key:
+        diff = [k for k in key if key[k] != state["run_key"].get(k)]
+        raise ValueError(f"{out} holds a different run (differs in: {', '.join(diff)})")
+    if state is not None and state["epoch"] >= tcfg.epochs:
+        return out
+
+    keep_t = thin(len(train_frames), tcfg.max_train_frames)
+    train = [
+        to_item(train_frames[k], table, None if train_weights is None else train_weights[k])
+        for k in keep_t
+    ]
+    val = [to_item(val_frames[k], table) for k in thin(len(val_frames), tcfg.max_val_frames)]
+    torch.manual_seed(seed)
+    model = build_model(mcfg, table)
+    refs = fit_element_refs(train, len(table.symbols))
+    forces = np.concatenate([it.forces for it in train])
+    with torch.no_grad():
+        model.e_ref.copy_(torch.as_tensor(refs))
+        model.scale.fill_(float(np.sqrt(np.mean(forces**2))) or 1.0)
+    model.to(dev)
+    ema = copy.deepcopy(model)
+    opt = torch.optim.AdamW(model.parameters(), lr=tcfg.lr, weight_decay=tcfg.weight_decay)
+    sizes = [len(it) for it in train]
+    steps_per_epoch = len(batch_plan(sizes, tcfg.max_batch_atoms))
+    total = steps_per_epoch * tcfg.epochs
+    epoch, step, best, plateau = 0, 0, math.inf, {"factor": 1.0, "bad": 0, "best": math.inf}
+    if state is not None:
+        load_weights(model, out / "last" / "model.safetensors")
+        load_weights(ema, out / "last" / "ema.safetensors")
+        load_optimizer(opt, out / "last" / "optimizer.safetensors", state["param_groups"])
+        epoch, step, best, plateau = state["epoch"], state["step"], state["best"], state["plateau"]
+    meta = {
+        "model_config": to_dict(mcfg),
+        "train_config": to_dict(tcfg),
+        "preset": preset,
+        "seed": seed,
+        "element_table": table.to_dict(),
+        "element_refs": {s: float(r) for s, r in zip(table.symbols, refs, strict=True) if r},
+        "scale": float(model.scale),
+        "data": info,
+        "n_train": len(train),
+        "n_val": len(val),
+        "n_params": sum(p.numel() for p in model.parameters()),
+    }
+
+    while epoch < tcfg.epochs:
+        t0 = time.perf_counter()
+        torch.manual_seed(seed * 100_003 + epoch)
+        rng = np.random.default_rng([seed, epoch])
+        model.train()
+        loss_sum = 0.0
+        plan = batch_plan(sizes, tcfg.max_batch_atoms, rng)
+        for idx in _progress(plan, progress, desc=f"ADAPT+ epoch {epoch + 1}/{tcfg.epochs}"):
+            for g in opt.param_groups:
+                g["lr"] = tcfg.lr * lr_factor(step, total, tcfg) * plateau["factor"]
+            batch = collate([train[k] for k in idx], dev)
+            loss, _ = batch_loss(model, batch, tcfg)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), tcfg.grad_clip)
+            opt.step()
+            _ema_update(ema, model, tcfg.ema_decay, step)
+            loss_sum += float(loss.detach())
+            step += 1
+        epoch += 1
+        metrics = evaluate(ema, val, tcfg, dev)
+        score = metrics["val_loss"]
+        if tcfg.schedule == "plateau":
+            if score < plateau["best"] - 1e-4:
+                plateau.update(best=score, bad=0)
+            else:
+                plateau["bad"] += 1
+                if plateau["bad"] >= 2:
+                    plateau.update(factor=plateau["factor"] * 0.5, bad=0)
+        row = {
+            "epoch": epoch,
+            "step": step,
+            "train_loss": loss_sum / max(len(plan), 1),
+            **metrics,
+            "lr": opt.param_groups[0]["lr"],
+            "wall_s": round(time.perf_counter() - t0, 3),
+        }
+        if score < best:
+            best = score
+            save_checkpoint(
+                out,
+                ema,
+                {
+                    **meta,
+                    "epoch": epoch,
+                    **metrics,
+                    "created_utc": dt.datetime.now(dt.UTC).isoformat(),
+                },
+            )
+        (out / "last").mkdir(parents=True, exist_ok=True)
+        with open(out / "metrics.jsonl", "a") as fh:
+            fh.write(json.dumps(row) + "\n")
+        save_weights(model, out / "last" / "model.safetensors")
+        save_weights(ema, out / "last" / "ema.safetensors")
+        groups = save_optimizer(opt, out / "last" / "optimizer.safetensors")
+        write_json(
+            state_path,
+            {
+                "run_key": key,
+                "epoch": epoch,
+                "step": step,
+                "best": best,
+                "plateau": plateau,
+                "param_groups": groups,
+            },
+        )
+        log.info("ADAPT+ epoch %d: %s", epoch, row)
+    return out

@@ -1,0 +1,165 @@
+"""ADAPT+ exact symmetries, periodic images, padding, dense = sparse pairs (float64, random weights)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from ase.neighborlist import neighbor_list
+from scipy.spatial.transform import Rotation
+
+from adapt.plus.calculator import predict
+from adapt.plus.data import collate, to_item
+from adapt.plus.geometry import build_pairs
+from adapt.plus.spherical import l_index, real_sph_harm
+from adapt.plus.testing import random_model, si_structure
+from adapt.tokens import default_table
+
+TOL = dict(rtol=1e-5, atol=1e-5)  # eV, eV/Å (float64)
+MODES = ("direct", "conservative")
+
+
+def _run(model, structures):
+    return predict(model, default_table(), structures)
+
+
+def test_spherical_harmonics_addition_theorem():
+    rng = np.random.default_rng(0)
+    u, v = (torch.tensor(rng.normal(size=(50, 3))) for _ in range(2))
+    u, v = u / u.norm(dim=1, keepdim=True), v / v.norm(dim=1, keepdim=True)
+    yu, yv = real_sph_harm(u, 3), real_sph_harm(v, 3)
+    li = l_index(3)
+    c = (u * v).sum(1)
+    legendre = [torch.ones_like(c), c, (3 * c**2 - 1) / 2, (5 * c**3 - 3 * c) / 2]
+    for ell in range(4):
+        got = (yu[:, li == ell] * yv[:, li == ell]).sum(1)
+        torch.testing.assert_close(got, (2 * ell + 1) / (4 * math.pi) * legendre[ell])
+
+
+@pytest.mark.parametrize("kind", ["primitive", "triclinic", "cubic"])
+def test_pairs_match_ase_neighbor_list(kind):
+    atoms = si_structure(kind)
+    b = collate([to_item(atoms, default_table(), labels=False)], dtype=torch.float64)
+    pairs = build_pairs(b["pos"], b["cell"], b["pbc"], b["valid"], cutoff=4.5)
+    i, d = neighbor_list("id", atoms, 4.5)
+    assert len(pairs.dist) == len(d)
+    np.testing.assert_allclose(np.sort(pairs.dist.numpy()), np.sort(d), atol=1e-10)
+    np.testing.assert_array_equal(
+        np.bincount(pairs.i.numpy(), minlength=len(atoms)), np.bincount(i, minlength=len(atoms))
+    )
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_dense_pairs_give_the_same_output(mode):
+    structures = [si_structure("cubic", seed=1), si_structure("primitive", seed=2)]
+    sparse = _run(random_model(mode), structures)
+    dense = _run(random_model(mode, dense_pairs=True), structures)
+    for s, d in zip(sparse, dense, strict=True):
+        np.testing.assert_allclose(s["energy"], d["energy"], **TOL)
+        np.testing.assert_allclose(s["forces"], d["forces"], **TOL)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("kind", ["cubic", "triclinic"])
+def test_rotation_rotates_forces_and_keeps_energy(mode, kind):
+    atoms = si_structure(kind, seed=3)
+    rot = Rotation.random(random_state=4).as_matrix()
+    turned = atoms.copy()
+    turned.set_cell(atoms.cell[:] @ rot.T, scale_atoms=False)
+    turned.positions = atoms.positions @ rot.T
+    a, b = _run(random_model(mode), [atoms, turned])
+    np.testing.assert_allclose(a["energy"], b["energy"], **TOL)
+    np.testing.assert_allclose(a["forces"] @ rot.T, b["forces"], **TOL)
+    assert np.abs(a["forces"]).max() > 1e-3  # forces are not trivially zero
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_translation_and_wrapping(mode):
+    atoms = si_structure("triclinic", seed=5)
+    moved = atoms.copy()
+    moved.positions += np.array([1.3, -2.2, 0.7])
+    wrapped = moved.copy()
+    wrapped.wrap()
+    outside = atoms.copy()
+    outside.positions[0] += atoms.cell[0] - 2 * atoms.cell[2]  # a lattice vector away
+    ref, *others = _run(random_model(mode), [atoms, moved, wrapped, outside])
+    for o in others:
+        np.testing.assert_allclose(ref["energy"], o["energy"], **TOL)
+        np.testing.assert_allclose(ref["forces"], o["forces"], **TOL)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_permutation(mode):
+    atoms = si_structure("cubic", seed=6)
+    perm = np.random.default_rng(0).permutation(len(atoms))
+    a, b = _run(random_model(mode), [atoms, atoms[perm]])
+    np.testing.assert_allclose(a["energy"], b["energy"], **TOL)
+    np.testing.assert_allclose(a["forces"][perm], b["forces"], **TOL)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("kind", ["primitive", "cubic"])
+def test_supercell_is_consistent(mode, kind):
+    atoms = si_structure(kind, seed=7)
+    big = atoms.repeat((2, 2, 2))
+    a, b = _run(random_model(mode), [atoms, big])
+    np.testing.assert_allclose(8 * a["energy"], b["energy"], **TOL)
+    np.testing.assert_allclose(np.tile(a["forces"], (8, 1)), b["forces"], **TOL)
+    np.testing.assert_allclose(np.tile(a["energies"], 8), b["energies"], **TOL)
+
+
+def test_direct_forces_sum_to_zero():
+    f = _run(random_model("direct"), [si_structure("cubic", seed=8)])[0]["forces"]
+    np.testing.assert_allclose(f.sum(0), 0.0, atol=1e-10)
+
+
+@pytest.mark.parametrize("kind", ["primitive", "triclinic"])
+def test_two_atom_cell_conservative_forces_match_finite_differences(kind):
+    atoms = si_structure(kind, seed=9, rattle=0.3)
+    model, h = random_model("conservative"), 1e-4
+    forces = _run(model, [atoms])[0]["forces"]
+    numeric = np.zeros_like(forces)
+    for i in range(len(atoms)):
+        for x in range(3):
+            plus, minus = atoms.copy(), atoms.copy()
+            plus.positions[i, x] += h
+            minus.positions[i, x] -= h
+            ep, em = (r["energy"] for r in _run(model, [plus, minus]))
+            numeric[i, x] = -(ep - em) / (2 * h)
+    np.testing.assert_allclose(forces, numeric, rtol=1e-6, atol=1e-8)
+    assert np.abs(forces).max() > 1e-4
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_padding_invariance(mode):
+    structures = [
+        si_structure("cubic", seed=10),
+        si_structure("primitive", seed=11),
+        si_structure("triclinic", seed=12),
+        si_structure("cubic", seed=13)[:-2],
+    ]
+    model = random_model(mode)
+    batched = predict(model, default_table(), structures, max_batch_atoms=10_000)
+    for s, b in zip(structures, batched, strict=True):
+        one = predict(model, default_table(), [s])[0]
+        np.testing.assert_allclose(one["energy"], b["energy"], **TOL)
+        np.testing.assert_allclose(one["forces"], b["forces"], **TOL)
+
+
+def test_no_angular_and_no_local_heads_still_run():
+    atoms = si_structure("cubic")
+    for kw in ({"l_max": 0}, {"l_max": -1}, {"local_heads": 0}):
+        out = _run(random_model("direct", **kw), [atoms])[0]
+        assert np.isfinite(out["energy"]) and np.isfinite(out["forces"]).all()
+
+
+def test_molecule_without_cell():
+    atoms = si_structure("cubic")
+    atoms.pbc = False
+    atoms.cell = np.zeros((3, 3))
+    moved = atoms.copy()
+    moved.positions += 3.0
+    a, b = _run(random_model("conservative"), [atoms, moved])
+    np.testing.assert_allclose(a["forces"], b["forces"], **TOL)
