@@ -30,7 +30,9 @@ from pathlib import Path
 
 import ase.io
 import numpy as np
+from ase.data import atomic_numbers
 
+from baselines.composition import fit_element_energies
 from baselines.interface import file_sha256
 from benchmarks.atomic import write_text_atomic
 from benchmarks.data.dataset import Dataset
@@ -138,11 +140,11 @@ def write_mace_extxyz(frames, path: Path) -> None:
 
 def fit_e0s(frames) -> dict[int, float]:
     """Per-element energies (eV) minimising sum (E - sum_Z n_Z E0_Z)^2 over the frames."""
-    zs = sorted({int(z) for a in frames for z in a.numbers})
-    counts = np.array([[np.count_nonzero(a.numbers == z) for z in zs] for a in frames], float)
-    energies = np.array([a.calc.results["energy"] for a in frames], float)
-    e0, *_ = np.linalg.lstsq(counts, energies, rcond=None)
-    return {z: float(e) for z, e in zip(zs, e0, strict=True)}
+    mu = fit_element_energies(
+        [a.get_chemical_symbols() for a in frames],
+        [a.calc.results["energy"] for a in frames],
+    )
+    return {int(atomic_numbers[e]): v for e, v in mu.items()}
 
 
 def epoch_times(results_txt: Path, offset: int = 0) -> list[float]:

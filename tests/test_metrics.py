@@ -165,7 +165,7 @@ def test_defect_mask_minimum_image():
 def test_prediction_set_from_frames_save_load(random_dataset, tmp_path):
     rec = random_dataset.records("test")[0]
     frames = random_dataset.read(rec)
-    preds = ZeroForceField(-4.6).predict(frames)
+    preds = ZeroForceField({"Si": -4.6, "C": -4.6}).predict(frames)
     ps = PredictionSet.from_frames(frames, preds, [rec.defect] * len(frames))
     assert len(ps) == len(frames) and ps.forces_ref.shape == (8 * len(frames), 3)
     assert ps.traj_id[0] == rec.id and ps.step.tolist() == list(range(len(frames)))
