@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 from ase import Atoms
+from ase.data import chemical_symbols
 
 from baselines.interface import ForceField, ModelInfo, ModelUnavailable, Prediction, file_sha256
 from baselines.registry import LoadContext, ModelStatus
@@ -87,6 +88,7 @@ class MaceForceField(ForceField):
             conservative=True,
             checkpoint=str(self.path),
             checkpoint_sha256=file_sha256(self.path),
+            elements=tuple(chemical_symbols[z] for z in self._calc.z_table.zs),
             extra={
                 "r_max": self._calc.r_max,
                 "atomic_numbers": list(self._calc.z_table.zs),

@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 import subprocess
 import sys
 import time
@@ -60,9 +61,31 @@ class MacePreset:
     lr: float
     max_train_frames: int | None  # evenly thinned to at most this many frames (None: all)
     max_valid_frames: int | None
+    energy_weight: float = 1.0  # weighted loss: energy term (per atom) ...
+    forces_weight: float = 100.0  # ... and force term; mace_run_train's defaults
+    ema_decay: float | None = None  # exponential moving average of the weights (None: off)
+    swa_start: int | None = None  # epoch where stage two (higher energy weight, lower lr) starts
+    swa_energy_weight: float = 1000.0
+    swa_forces_weight: float = 100.0
+    lr_gamma: float | None = None  # ExponentialLR decay per epoch (None: ReduceLROnPlateau)
 
     def mace_args(self) -> list[str]:
-        return [
+        extra = [
+            f"--energy_weight={self.energy_weight}",
+            f"--forces_weight={self.forces_weight}",
+        ]
+        if self.ema_decay is not None:
+            extra += ["--ema", f"--ema_decay={self.ema_decay}"]
+        if self.swa_start is not None:
+            extra += [
+                "--swa",
+                f"--start_swa={self.swa_start}",
+                f"--swa_energy_weight={self.swa_energy_weight}",
+                f"--swa_forces_weight={self.swa_forces_weight}",
+            ]
+        if self.lr_gamma is not None:
+            extra += ["--scheduler=ExponentialLR", f"--lr_scheduler_gamma={self.lr_gamma}"]
+        return extra + [
             "--model=MACE",
             f"--num_channels={self.num_channels}",
             f"--max_L={self.max_L}",
@@ -164,6 +187,37 @@ def epoch_times(results_txt: Path, offset: int = 0) -> list[float]:
     return [round(per_epoch[e], 3) for e in sorted(per_epoch)]
 
 
+EPOCH_LINE = re.compile(r"(Initial|Epoch (\d+)): head: \S+, loss=\s*([\d.eE+-]+), (.*)")
+
+
+def run_streaming(cmd: list[str], log_path: Path, n_epochs: int, desc: str) -> int:
+    """Run MACE's CLI, appending its output to ``log_path`` and reporting each validation line.
+
+    Each ``Epoch N: ... loss=..., MAE_E_per_atom=..., MAE_F=...`` line MACE prints becomes a log
+    record at INFO and, when progress is on, a step of a bar over the epochs. Returns the exit code.
+    """
+    from benchmarks.paths import progress_enabled
+    from tqdm import tqdm
+
+    bar = tqdm(total=n_epochs, desc=desc, unit="epoch", disable=not progress_enabled())
+    with open(log_path, "a") as fh, bar:
+        proc = subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
+        )
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            fh.write(line)
+            m = EPOCH_LINE.search(line)
+            if m is None:
+                continue
+            errors = m.group(4).strip()
+            log.info("%s %s: loss %s, %s", desc, m.group(1).lower(), m.group(3), errors)
+            if m.group(2) is not None:
+                bar.n = min(int(m.group(2)) + 1, n_epochs)
+                bar.set_postfix_str(f"loss {float(m.group(3)):.4g}, {errors}", refresh=True)
+        return proc.wait()
+
+
 def train_mace(
     data_dir: str | Path,
     out_dir: str | Path,
@@ -249,6 +303,9 @@ def train_mace(
         f"--E0s={run / 'e0s.json'}",
         f"--max_num_epochs={n_epochs}",
         "--error_table=PerAtomMAE",
+        # the final error table over the train split costs as much as an epoch; we evaluate
+        # the model ourselves (validation errors stay in the log)
+        "--skip_evaluate_heads=train_",
         "--plot=False",
         "--save_cpu",
         "--restart_latest",
@@ -258,13 +315,15 @@ def train_mace(
     results_txt = work / "results" / f"{NAME}_run-{seed}_train.txt"
     offset = results_txt.stat().st_size if results_txt.is_file() else 0
     start = time.perf_counter()
-    with open(run / "train.log", "a") as fh:
-        proc = subprocess.run(cmd, stdout=fh, stderr=subprocess.STDOUT, check=False)
+    returncode = run_streaming(cmd, run / "train.log", n_epochs, f"MACE {preset}")
     wall = time.perf_counter() - start
-    if proc.returncode != 0 or not model_path.is_file():
+    if cfg.swa_start is not None and (run / f"{NAME}_stagetwo.model").is_file():
+        # MACE saves the stage-one model as NAME.model and the stage-two one beside it
+        (run / f"{NAME}_stagetwo.model").replace(model_path)
+    if returncode != 0 or not model_path.is_file():
         tail = (run / "train.log").read_text().splitlines()[-15:]
         raise RuntimeError(
-            f"MACE training failed (exit {proc.returncode}); see {run / 'train.log'}:\n"
+            f"MACE training failed (exit {returncode}); see {run / 'train.log'}:\n"
             + "\n".join(tail)
         )
     per_epoch = epoch_times(results_txt, offset)

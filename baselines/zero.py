@@ -37,6 +37,7 @@ class ZeroForceField(ForceField):
             level_of_theory=level_of_theory,
             conservative=False,
             predicts_energy=element_energies is not None,
+            elements=None if element_energies is None else tuple(sorted(element_energies)),
             extra={"element_energies_eV": self.element_energies},
         )
 
