@@ -32,7 +32,7 @@ import pandas as pd
 from benchmarks.results import write_json
 
 KEY = ("model", "dataset", "split", "selection", "subset", "metric")
-HIGHER_IS_BETTER = {"soap_similarity", "converged_fraction"}
+HIGHER_IS_BETTER = {"soap_similarity", "soap_similarity_defect", "converged_fraction"}
 DEFAULT_TOLERANCE = {"abs": 1e-6, "rel": 0.10}
 
 

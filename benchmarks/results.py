@@ -38,7 +38,8 @@ METRICS_COLUMNS = [
 ]  # fmt: skip
 RELAX_COLUMNS = [
     "model", "family", "dataset", "traj_id", "defect_kind", "outcome", "steps", "wall_s",
-    "final_fmax", "soap_similarity", "delta_q", "rmsd", "optimizer", "fmax_target", "max_steps",
+    "final_fmax", "soap_similarity", "soap_similarity_defect", "delta_q", "rmsd", "optimizer",
+    "fmax_target", "max_steps",
     "message",
 ]  # fmt: skip
 TIMING_COLUMNS = [

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from ase.build import bulk
 from ase.data import atomic_masses, atomic_numbers
+from ase.geometry import get_distances
 
 from baselines.interface import Prediction
 from baselines.zero import ZeroForceField
@@ -24,7 +25,13 @@ from benchmarks.metrics import (
     metric_rows,
 )
 from benchmarks.predictions import PredictionSet
-from benchmarks.structure_compare import compare_structures, delta_q, rmsd, soap_similarity
+from benchmarks.structure_compare import (
+    compare_structures,
+    delta_q,
+    local_soap_similarity,
+    rmsd,
+    soap_similarity,
+)
 from benchmarks.testing import si_cell
 
 TOL = 1e-12
@@ -269,7 +276,30 @@ def test_soap_similarity_identical_and_distorted():
     s = soap_similarity(b, a)
     assert 0.0 < s < 1.0 - 1e-6
     res = compare_structures(b, a)
-    assert res.keys() == {"soap_similarity", "delta_q", "rmsd"} and res["soap_similarity"] == s
+    assert res.keys() == {"soap_similarity", "soap_similarity_defect", "delta_q", "rmsd"}
+    assert res["soap_similarity"] == s and math.isnan(res["soap_similarity_defect"])
+
+
+def test_defect_region_soap_sees_only_the_defect_region():
+    ref = si_cell(4)  # 512 atoms, C on site 0; the region: atoms within 4.2 Å of it
+    defect = Defect("substitutional", ("C",), (0,))
+    _, d = get_distances(ref.positions[:1], ref.positions, cell=ref.cell, pbc=True)
+    # outside every region atom's SOAP reach (r_cut 5 Å + the Gaussians' 1 Å-sigma tails)
+    far = d[0] > DEFECT_RADIUS + 5.0 + 4.0
+    moved_far = ref.copy()
+    moved_far.positions[far] += np.random.default_rng(0).normal(scale=0.1, size=(far.sum(), 3))
+    res = compare_structures(moved_far, ref, defect=defect)
+    assert res["soap_similarity_defect"] == pytest.approx(1.0, abs=1e-12)
+    assert res["soap_similarity"] < 1.0 - 1e-7  # the global average does see the far moves
+    near = ref.copy()  # one neighbour of the dopant moves 0.1 Å
+    neighbour = int(np.argsort(d[0])[1])
+    near.positions[neighbour] += [0.1, 0.0, 0.0]
+    res = compare_structures(near, ref, defect=defect)
+    region, overall = 1 - res["soap_similarity_defect"], 1 - res["soap_similarity"]
+    assert region > 10 * overall > 0  # 17 region atoms vs a 512-atom average
+    mask = defect_region_mask(ref, defect)
+    assert mask.sum() == 17  # C + 4 first + 12 second neighbours
+    assert local_soap_similarity(near, ref, mask) == res["soap_similarity_defect"]
 
 
 def test_structure_mismatch_names_what_differs():
