@@ -36,9 +36,9 @@ from adapt.config import (
     force_config_from_dict,
 )
 from adapt.energy_models import build_energy_model
+from adapt.fileio import atomic_write, file_sha256, write_json
 from adapt.force_model import ADAPTForceModel
 from adapt.tokens import ElementTable
-from benchmarks.atomic import atomic_write
 
 FORMAT = "adapt-checkpoint/1"
 WEIGHTS = "model.safetensors"
@@ -48,10 +48,6 @@ CELL_ATOL = 1e-3  # Å: two cells are "the same" when every matrix entry agrees 
 
 class CheckpointError(ValueError):
     """A checkpoint that is missing, damaged, or does not fit the requested model."""
-
-
-def write_json(path: Path, obj) -> None:
-    atomic_write(path, lambda tmp: Path(tmp).write_text(json.dumps(obj, indent=1)))
 
 
 def save_weights(model: nn.Module, path: Path) -> None:
@@ -110,8 +106,6 @@ def config_diff(a, b) -> list[str]:
 
 def save_checkpoint(ckpt_dir: Path, model: nn.Module, meta: dict) -> Path:
     """Write model.safetensors then checkpoint.json (meta + format + weights hash)."""
-    from baselines.interface import file_sha256
-
     ckpt_dir = Path(ckpt_dir)
     weights = ckpt_dir / WEIGHTS
     save_weights(model, weights)
@@ -149,8 +143,6 @@ def load_checkpoint(
     config: ForceModelConfig | EnergyModelConfig | None = None,
 ) -> LoadedCheckpoint:
     """Rebuild the saved model in eval mode. ``config``, when given, must equal the saved one."""
-    from baselines.interface import file_sha256
-
     ckpt_dir = Path(ckpt_dir)
     meta = read_meta(ckpt_dir)
     model = build_model(meta["kind"], meta["model_config"])

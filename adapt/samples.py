@@ -14,7 +14,7 @@ import torch
 
 from adapt.batching import pad
 from adapt.tokens import DESCRIPTORS, ElementTable, tokenize
-from adapt.weights import importance_weights, resolve_defect
+from adapt.weights import importance_weights
 
 
 @dataclass
@@ -29,13 +29,19 @@ class Sample:
 def load_split(
     ds, split: str, table: ElementTable, tcfg, max_atoms: int | None = None
 ) -> list[Sample]:
-    """Every frame of a split as Samples (defect sites from the manifest, else the detector)."""
+    """Every frame of a split as Samples.
+
+    ``ds`` is any dataset object with ``records(split)`` (records with ``.id``), ``read(record)``
+    -> list of labelled ASE Atoms, and ``defect_of(record, first_frame)`` -> an object whose
+    ``positions(atoms)`` gives the (k, 3) Å defect positions in a frame (adapt-bench's
+    ``benchmarks.data.dataset.Dataset``: the manifest's sites, else its defect detector).
+    """
     from adapt.energy_models import OversizeStructureError
 
     out = []
     for rec in ds.records(split):
         frames = ds.read(rec)
-        defect = resolve_defect(frames[0], rec.defect, rec.host) if tcfg.loss != "mse" else None
+        defect = ds.defect_of(rec, frames[0]) if tcfg.loss != "mse" else None
         for atoms in frames:
             if max_atoms is not None and len(atoms) > max_atoms:
                 raise OversizeStructureError(

@@ -1,4 +1,4 @@
-"""Tiny, randomly initialised ADAPT models for tests and demos (no training, no files)."""
+"""Tiny, randomly initialised ADAPT checkpoints for tests and demos (no training, no files)."""
 
 from __future__ import annotations
 
@@ -9,20 +9,20 @@ import torch
 
 from adapt.checkpoint import LoadedCheckpoint, build_model, unique_cells
 from adapt.config import config_to_dict, energy_preset, force_preset
-from adapt.forcefield import ADAPTForceField
 from adapt.samples import Sample, normalisation, set_normalisation
 from adapt.tokens import default_table, tokenize
 
 
 def _reference_samples() -> list[Sample]:
     """Si cells (8, 64, 216 atoms, one C each) with bulk-like labels, for normalisation stats."""
-    from benchmarks.testing import si_cell
+    from ase.build import bulk
 
     table = default_table()
     rng = np.random.default_rng(0)
     out = []
     for k in (1, 2, 3):
-        atoms = si_cell(k)
+        atoms = bulk("Si", "diamond", a=5.431, cubic=True).repeat(k)
+        atoms.symbols[0] = "C"
         n = len(atoms)
         out.append(
             Sample(
@@ -66,48 +66,6 @@ def tiny_checkpoint(kind: str, seed: int = 0, **model_overrides) -> LoadedCheckp
         "val_loss": None,
     }
     return LoadedCheckpoint(kind, model, meta, table, path=f"<tiny {kind} seed {seed}>", sha256="")
-
-
-def tiny_adapt_forcefield(seed: int = 0, energy: bool = True) -> ADAPTForceField:
-    """Random tiny force (+ energy) ADAPT with sane normalisation; cells of si_cell(1..3) 'seen'."""
-    force = tiny_checkpoint("force", seed)
-    en = tiny_checkpoint("energy", seed + 1) if energy else None
-    return ADAPTForceField(force, en, spec="adapt:<tiny random>", device="cpu")
-
-
-def smooth_label_dataset(
-    root,
-    n_traj: int = 4,
-    n_frames: int = 3,
-    k: int = 1,
-    seed: int = 0,
-    splits=("train", "train", "val", "test"),
-):
-    """A dataset with smooth, learnable labels: Lennard-Jones (σ 2.1 Å, ε 0.1 eV, rc 4 Å) on
-    jittered Si cells with one C dopant (atom 0, recorded as the defect site)."""
-    from ase.calculators.lj import LennardJones
-
-    from benchmarks.testing import synthetic_dataset
-
-    calc = LennardJones(sigma=2.1, epsilon=0.1, rc=4.0, smooth=True)
-
-    def label(a, rng):
-        a.calc = calc
-        return a.get_potential_energy(), a.get_forces()
-
-    return synthetic_dataset(
-        root,
-        label,
-        name="lj-smooth",
-        level_of_theory="Lennard-Jones (test labels)",
-        n_traj=n_traj,
-        n_frames=n_frames,
-        k=k,
-        seed=seed,
-        jitter=0.1,
-        splits=splits,
-        id_prefix="lj",
-    )
 
 
 @contextlib.contextmanager

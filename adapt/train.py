@@ -1,6 +1,6 @@
 """Training the ADAPT force and energy models on a dataset directory.
 
-``train_adapt(kind, data_dir, out_dir, ...)`` fits on the dataset's ``train`` split (every frame),
+``train_adapt(kind, data, out_dir, ...)`` fits on the dataset's ``train`` split (every frame),
 validates on ``val`` after each epoch, keeps the best-on-validation weights in ``out_dir`` (see
 :mod:`adapt.checkpoint` for the layout), appends one JSON line per epoch to
 ``out_dir/metrics.jsonl`` and saves ``out_dir/last/`` so that rerunning the same call resumes
@@ -96,12 +96,10 @@ def _resolve_device(device: str) -> torch.device:
     return dev
 
 
-def _progress(iterable, **kw):
+def _progress(iterable, show: bool, **kw):
     from tqdm.auto import tqdm
 
-    from benchmarks.paths import progress_enabled
-
-    return tqdm(iterable, disable=not progress_enabled(), leave=False, **kw)
+    return tqdm(iterable, disable=not show, leave=False, **kw)
 
 
 def _created_by() -> dict:
@@ -121,23 +119,26 @@ def _created_by() -> dict:
 
 def train_adapt(
     kind: str,
-    data_dir,
+    data,
     out_dir,
     preset: str = "tiny",
     epochs: int | None = None,
     device: str = "cpu",
     seed: int = 0,
+    progress: bool = True,
     **overrides,
 ) -> Path:
-    """Train (or resume) an ADAPT ``kind`` ("force" | "energy") model; returns the checkpoint dir."""
-    from benchmarks.data.dataset import Dataset
+    """Train (or resume) an ADAPT ``kind`` ("force" | "energy") model; returns the checkpoint dir.
 
+    ``data`` is a dataset object as described in :func:`adapt.samples.load_split` (adapt-bench's
+    ``benchmarks.data.dataset.Dataset`` is one); ``progress`` shows a progress bar per epoch.
+    """
     out = Path(out_dir)
     base = force_preset(preset) if kind == "force" else energy_preset(preset)
     mcfg, tcfg = apply_overrides(base, train_preset(kind, preset), overrides)
     if epochs is not None:
         tcfg = apply_overrides(mcfg, tcfg, {"epochs": int(epochs)})[1]
-    ds = Dataset(data_dir)
+    ds = data
     table = default_table()
     key = _run_key(kind, mcfg, tcfg, seed, ds.sha256)
     key["element_table"] = table.sha256
@@ -194,7 +195,7 @@ def train_adapt(
             "name": ds.name,
             "level_of_theory": ds.level_of_theory,
             "content_sha256": ds.sha256,
-            "path": str(Path(data_dir).resolve()),
+            "path": str(Path(ds.root).resolve()),
             "n_train_frames": len(train),
             "n_val_frames": len(val),
         },
@@ -211,7 +212,7 @@ def train_adapt(
         t0 = time.perf_counter()
         batches = make_batches([len(s.tokens) for s in train], tcfg.batch_size, rng, tcfg.bucket)
         tot = 0.0
-        for idx in _progress(batches, desc=f"{kind} epoch {epoch}/{tcfg.epochs}"):
+        for idx in _progress(batches, progress, desc=f"{kind} epoch {epoch}/{tcfg.epochs}"):
             batch = batch_tensors(train, idx, dev)
             loss, _, _ = batch_loss(
                 model, kind, batch, amp, tcfg.translate if tcfg.augment else None
@@ -310,7 +311,7 @@ def measure_speed(
     batches of ``batch_size`` structures after ``warmup`` untimed ones. Training = forward + backward
     + Adam step; inference = ``torch.inference_mode`` forward in eval mode.
     """
-    from benchmarks.testing import si_cell
+    from ase.build import bulk
 
     k = round((n_atoms / 8) ** (1 / 3))
     if 8 * k**3 != n_atoms:
@@ -320,7 +321,8 @@ def measure_speed(
     table = default_table()
     samples = []
     for _ in range(batch_size):
-        atoms = si_cell(k)
+        atoms = bulk("Si", "diamond", a=5.431, cubic=True).repeat(k)
+        atoms.symbols[0] = "C"
         atoms.positions += rng.normal(scale=0.05, size=atoms.positions.shape)
         samples.append(
             Sample(

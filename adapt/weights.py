@@ -73,24 +73,3 @@ def importance_weights(
     if loss == "log":
         return eq13(d2, lambda2)
     raise ValueError(f"unknown loss {loss!r}; use weighted, log or mse")
-
-
-def resolve_defect(atoms: Atoms, defect=None, host: str | None = None):
-    """The :class:`benchmarks.data.dataset.Defect` to weight by.
-
-    ``defect`` itself (a trajectory's manifest entry) when it names any site or vacancy, else
-    what the automatic detector ``benchmarks.data.defects.detect_defects(atoms, host)`` finds
-    (foreign species, and atoms whose coordination differs from the host's bulk coordination,
-    which catches vacancies and interstitials). Call it on a trajectory's first frame: sites are
-    atom indices and stay valid for its later frames.
-    """
-    if defect is not None and (defect.sites or defect.vacancy_positions):
-        return defect
-    from benchmarks.data.defects import detect_defects
-
-    return detect_defects(atoms, host or "Si")
-
-
-def defect_positions(atoms: Atoms, defect=None, host: str | None = None) -> np.ndarray:
-    """(k, 3) Å: the defect sites' current positions in ``atoms`` plus the vacancy positions."""
-    return resolve_defect(atoms, defect, host).positions(atoms)

@@ -17,7 +17,8 @@ import numpy as np
 from ase import Atoms
 from ase.data import chemical_symbols
 
-from baselines.interface import ForceField, ModelInfo, ModelUnavailable, Prediction, file_sha256
+from adapt.fileio import file_sha256
+from baselines.interface import ForceField, ModelInfo, ModelUnavailable, Prediction
 from baselines.registry import LoadContext, ModelStatus
 
 # version -> (weights file inside chgnet/pretrained/, level of theory of its training data)

@@ -1,4 +1,4 @@
-"""`adapt-bench models` and `adapt-bench train mace`."""
+"""`adapt-bench models`."""
 
 from __future__ import annotations
 
@@ -25,11 +25,3 @@ def cmd_models(args: argparse.Namespace) -> int:
         mark = "ok " if r.available else "-- "
         print(f"{mark}{r.spec:<{width}}  {r.reason}")
     return 0
-
-
-def register_train(train_sub: argparse._SubParsersAction) -> None:
-    from baselines.mace_train import add_train_arguments, cmd_train_mace
-
-    p = train_sub.add_parser("mace", help="train MACE from scratch on a dataset's train/val split")
-    add_train_arguments(p)
-    p.set_defaults(func=cmd_train_mace)

@@ -1,6 +1,6 @@
 """The one interface every force field in adapt-bench implements.
 
-ADAPT (``adapt.forcefield``) and every baseline (``baselines.*``) subclass :class:`ForceField`.
+ADAPT (``baselines.adapt``) and every baseline (``baselines.*``) subclass :class:`ForceField`.
 The runner only ever talks to this interface, so every number in a report is produced the
 same way for every model.
 
@@ -13,15 +13,36 @@ Outputs are plain numpy arrays (detached from autograd); input ``ase.Atoms`` are
 
 from __future__ import annotations
 
-import hashlib
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 from ase import Atoms
 from ase.calculators.calculator import Calculator, PropertyNotImplementedError, all_changes
+
+
+class TrainingData(Protocol):
+    """What a model family may use of a dataset (to train on it, or to read its level of theory).
+
+    ``benchmarks.data.dataset.Dataset`` is one; baselines/ never imports benchmarks/, so trainers
+    and loaders receive the dataset object from the harness.
+    """
+
+    root: Path
+    name: str
+    level_of_theory: str
+    sha256: str  # content hash: what the trained model depends on
+
+    def records(self, split: str | None = None) -> list: ...  # trajectory records of a split
+
+    def read(self, rec, steps=None) -> list[Atoms]: ...  # labelled frames of one trajectory
+
+    def frames(self, split: str, selection: str) -> list[Atoms]: ...  # every selected frame
+
+    def defect_of(self, rec, first_frame: Atoms | None = None): ...  # .positions(atoms) -> (k, 3) Å
 
 
 class ModelUnavailable(RuntimeError):
@@ -136,11 +157,3 @@ class CalculatorForceField(ForceField):
     def calculator(self) -> Calculator:
         return self._calc
 
-
-def file_sha256(path: str | Path, chunk: int = 1 << 20) -> str:
-    """sha256 hex digest of a file (checkpoints, datasets)."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            h.update(block)
-    return h.hexdigest()

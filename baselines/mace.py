@@ -21,9 +21,10 @@ import numpy as np
 from ase import Atoms
 from ase.data import chemical_symbols
 
-from baselines.interface import ForceField, ModelInfo, ModelUnavailable, Prediction, file_sha256
+from adapt.fileio import file_sha256
+from baselines.interface import ForceField, ModelInfo, ModelUnavailable, Prediction
+from baselines.paths import cache_dir
 from baselines.registry import LoadContext, ModelStatus
-from benchmarks.paths import cache_dir
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,6 @@ MACE's latest checkpoint (``--restart_latest``).
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import re
@@ -33,10 +32,8 @@ import ase.io
 import numpy as np
 from ase.data import atomic_numbers
 
+from adapt.fileio import file_sha256, write_text_atomic
 from baselines.composition import fit_element_energies
-from baselines.interface import file_sha256
-from benchmarks.atomic import write_text_atomic
-from benchmarks.data.dataset import Dataset
 
 log = logging.getLogger(__name__)
 
@@ -196,7 +193,7 @@ def run_streaming(cmd: list[str], log_path: Path, n_epochs: int, desc: str) -> i
     Each ``Epoch N: ... loss=..., MAE_E_per_atom=..., MAE_F=...`` line MACE prints becomes a log
     record at INFO and, when progress is on, a step of a bar over the epochs. Returns the exit code.
     """
-    from benchmarks.paths import progress_enabled
+    from baselines.paths import progress_enabled
     from tqdm import tqdm
 
     bar = tqdm(total=n_epochs, desc=desc, unit="epoch", disable=not progress_enabled())
@@ -219,21 +216,24 @@ def run_streaming(cmd: list[str], log_path: Path, n_epochs: int, desc: str) -> i
 
 
 def train_mace(
-    data_dir: str | Path,
+    data,
     out_dir: str | Path,
     preset: str = "tiny",
     epochs: int | None = None,
     device: str = "cpu",
     seed: int = 0,
 ) -> Path:
-    """Train MACE from scratch on ``data_dir``'s train split (val split for model selection).
+    """Train MACE from scratch on ``data``'s train split (val split for model selection).
+
+    ``data``: a dataset object (``benchmarks.data.dataset.Dataset``: ``records``, ``frames``,
+    ``read``, ``name``, ``level_of_theory``, ``sha256``, ``root``).
 
     Returns the path of the trained ``.model``. Skips work already done (same settings), resumes
     an interrupted run, and refuses an ``out_dir`` that holds a run with other settings.
     """
     cfg = PRESETS[preset]
     n_epochs = epochs if epochs is not None else cfg.epochs
-    ds = Dataset(data_dir)
+    ds = data
     run = Path(out_dir)
     model_path = run / f"{NAME}.model"
     sidecar = run / f"{NAME}.json"
@@ -332,7 +332,7 @@ def train_mace(
         "model": model_path.name,
         "model_sha256": file_sha256(model_path),
         "dataset": ds.name,
-        "dataset_dir": str(Path(data_dir).resolve()),
+        "dataset_dir": str(Path(ds.root).resolve()),
         "dataset_sha256": ds.sha256,
         "level_of_theory": ds.level_of_theory,
         "preset": preset,
@@ -351,27 +351,3 @@ def train_mace(
     write_text_atomic(sidecar, json.dumps(meta, indent=1))
     log.info("MACE trained: %s (%.0f s)", model_path, wall)
     return model_path
-
-
-def add_train_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--data", required=True, help="dataset directory (its train/val splits are used)"
-    )
-    p.add_argument("--out", required=True, help="run directory for the model, logs and checkpoints")
-    p.add_argument(
-        "--preset",
-        choices=sorted(PRESETS),
-        default="tiny",
-        help="tiny: 16 channels, max_L 1, correlation 2, 15 epochs, <=300 train and <=100 "
-        "validation frames (CPU, minutes); paper: the ADAPT paper's MACE, 256 channels, "
-        "max_L 2, correlation 3, 300 epochs (GPU)",
-    )
-    p.add_argument("--epochs", type=int, default=None, help="override the preset's epoch count")
-    p.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
-    p.add_argument("--seed", type=int, default=0)
-
-
-def cmd_train_mace(args: argparse.Namespace) -> int:
-    path = train_mace(args.data, args.out, args.preset, args.epochs, args.device, args.seed)
-    print(f"mace:{path}")
-    return 0

@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 from ase import Atoms
 
-from baselines.interface import ForceField, ModelInfo, ModelUnavailable, Prediction, file_sha256
+from adapt.fileio import file_sha256
+from baselines.interface import ForceField, ModelInfo, ModelUnavailable, Prediction
 from baselines.registry import LoadContext, ModelStatus
 
 CHECKPOINTS = {"1M": "mattersim-v1.0.0-1M.pth", "5M": "mattersim-v1.0.0-5M.pth"}

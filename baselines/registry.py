@@ -17,12 +17,8 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-from baselines.interface import ForceField, ModelUnavailable
-
-if TYPE_CHECKING:
-    from benchmarks.data.dataset import Dataset
+from baselines.interface import ForceField, ModelUnavailable, TrainingData
 
 
 @dataclass(frozen=True)
@@ -36,7 +32,7 @@ class LoadContext:
     """
 
     device: str = "cpu"
-    train_data: Dataset | None = None
+    train_data: TrainingData | None = None
 
 
 @dataclass(frozen=True)
@@ -63,7 +59,7 @@ def register(family: Family) -> None:
 
 for _fam in (
     Family("zero", "baselines.zero:load", "baselines.zero:statuses", "zero"),
-    Family("adapt", "adapt.forcefield:load", "adapt.forcefield:statuses", "adapt:RUN_DIR"),
+    Family("adapt", "baselines.adapt:load", "baselines.adapt:statuses", "adapt:RUN_DIR"),
     Family("mace", "baselines.mace:load", "baselines.mace:statuses", "mace:PATH.model"),
     Family(
         "mattersim",

@@ -124,3 +124,13 @@ def tiny_mattersim_checkpoint(
     path.parent.mkdir(parents=True, exist_ok=True)
     potential.save(str(path))
     return path
+
+
+def tiny_adapt_forcefield(seed: int = 0, energy: bool = True):
+    """Random tiny force (+ energy) ADAPT with sane normalisation; cells of Si cells of 8, 64, 216 atoms 'seen'."""
+    from adapt.testing import tiny_checkpoint
+    from baselines.adapt import ADAPTForceField
+
+    force = tiny_checkpoint("force", seed)
+    en = tiny_checkpoint("energy", seed + 1) if energy else None
+    return ADAPTForceField(force, en, spec="adapt:<tiny random>", device="cpu")

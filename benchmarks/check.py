@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchmarks.results import write_json
+from adapt.fileio import write_json
 
 KEY = ("model", "dataset", "split", "selection", "subset", "metric")
 HIGHER_IS_BETTER = {"soap_similarity", "soap_similarity_defect", "converged_fraction"}
@@ -196,7 +196,7 @@ def update_baseline(
         "metrics": rows,
     }
     if baseline_file.suffix == ".toml":
-        from benchmarks.atomic import write_text_atomic
+        from adapt.fileio import write_text_atomic
 
         write_text_atomic(baseline_file, _to_toml(data))
     else:

@@ -1,7 +1,8 @@
 """`adapt-bench`: the command line. It only parses arguments and calls plain functions.
 
 Each package registers its own subcommands (``register(subparsers)``), so this file stays a
-table of contents. Subcommand modules must import nothing heavy at module level: torch, mace,
+table of contents. It names those modules by string and imports them at run time: the entry point
+sits above all layers (adapt < baselines < benchmarks < reports, see pyproject.toml). Subcommand modules must import nothing heavy at module level: torch, mace,
 mattersim and friends are imported inside the functions that run.
 """
 
@@ -15,14 +16,13 @@ import sys
 
 # (module, function) pairs that add subcommands to the top level / to `train`.
 TOP_LEVEL = [
-    ("benchmarks.commands", "register"),  # run, eval, check
-    ("reports.cli", "register"),  # report
+    ("reports.cli", "register"),  # run (the suite, then its report), report
+    ("benchmarks.commands", "register"),  # eval, check
     ("benchmarks.data.cli", "register"),  # data generate|import|get|info
     ("baselines.cli", "register"),  # models
 ]
 TRAIN = [
-    ("adapt.cli", "register_train"),  # train adapt-force | adapt-energy
-    ("baselines.cli", "register_train"),  # train mace
+    ("benchmarks.train_commands", "register_train"),  # train adapt-force | adapt-energy | mace
 ]
 
 

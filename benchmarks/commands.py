@@ -1,4 +1,4 @@
-"""`adapt-bench run`, `adapt-bench eval` and `adapt-bench check`: parse, then call a function."""
+"""`adapt-bench eval` and `adapt-bench check`: parse, then call a function."""
 
 from __future__ import annotations
 
@@ -9,31 +9,6 @@ UNITS = "Units: forces eV/Å, energies eV per structure or meV/atom, angles degr
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "run",
-        help="run a benchmark suite (default: quick) into a results directory",
-        description="Train (cached) and evaluate every model of a suite on its datasets: "
-        "metrics, relaxations, timing, then the report. Finished work is cached in OUT/.cache: "
-        "a rerun skips it and an interrupted run resumes. " + UNITS,
-    )
-    which = p.add_mutually_exclusive_group()
-    which.add_argument("--suite", default=None, help="built-in suite: quick (default) or paper")
-    which.add_argument(
-        "--config",
-        default=None,
-        help="a suite TOML file (example with comments: benchmarks/suites/quick.toml)",
-    )
-    p.add_argument("--out", default=None, help="results directory (default: results/<suite>)")
-    p.add_argument("--device", default=None, help="cpu | cuda | cuda:N (default: the suite's)")
-    p.add_argument(
-        "--models",
-        default=None,
-        help="comma-separated model names or specs: run only these (a spec not in the suite "
-        "is added, e.g. --models zero,chgnet,mace:my.model)",
-    )
-    p.add_argument("--dry-run", action="store_true", help="print the plan; train and run nothing")
-    p.set_defaults(func=cmd_run)
-
     p = sub.add_parser(
         "eval",
         help="metrics of one model on one dataset",
@@ -76,50 +51,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_check)
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    from benchmarks.plan import describe_plan
-    from benchmarks.runner import run_suite
-    from benchmarks.suite import SuiteError, load_suite
-
-    try:
-        suite = load_suite(args.config or args.suite or "quick")
-        if args.device:
-            suite = suite.with_device(args.device)
-        if args.models:
-            suite = suite.with_models([m.strip() for m in args.models.split(",") if m.strip()])
-        if args.dry_run:
-            print(describe_plan(suite))
-            return 0
-        out = args.out or f"results/{suite.name}"
-        _sigterm_interrupts()
-        summary = run_suite(suite, out)
-    except SuiteError as exc:
-        print(f"adapt-bench run: {exc}", file=sys.stderr)
-        return 2
-    print(
-        f"results: {summary.out}  ({summary.wall_s:.0f} s; {len(summary.computed)} units run, "
-        f"{len(summary.cached)} cached, {len(summary.failed)} failed)"
-    )
-    if summary.report:
-        print(f"report:  {summary.report[0]}  {summary.report[1]}")
-    for name, err in summary.failed:
-        print(f"FAILED {name}: {err}", file=sys.stderr)
-    return 0 if summary.ok else 1
-
-
-def _sigterm_interrupts() -> None:
-    """SIGTERM (a job scheduler's stop) ends the run like Ctrl-C: tables written, run.json
-    marked interrupted, finished units kept for the resume."""
-    import signal
-    import threading
-
-    def stop(signum, frame):
-        raise KeyboardInterrupt
-
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, stop)
-
-
 def cmd_eval(args: argparse.Namespace) -> int:
     import json
 
@@ -140,7 +71,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         print(f"adapt-bench eval: {args.model} unavailable: {exc}", file=sys.stderr)
         return 2
     if args.json:
-        from benchmarks.results import json_safe
+        from adapt.fileio import json_safe
 
         print(json.dumps(json_safe(rows), indent=1, ensure_ascii=False))
     else:

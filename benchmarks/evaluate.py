@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from adapt.fileio import write_json
 from benchmarks.data.dataset import Dataset
 from benchmarks.provenance import Provenance
-from benchmarks.results import ResultsDir, write_json
+from benchmarks.results import ResultsDir
 from benchmarks.units import energy_refs, evaluate, lot_mismatch
 
 log = logging.getLogger(__name__)

@@ -12,8 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from baselines.paths import cache_dir
 from benchmarks.data.dataset import Dataset
-from benchmarks.paths import cache_dir
 from benchmarks.results import ResultsDir, code_version, digest
 from benchmarks.slots import ModelSlot
 from benchmarks.suite import Suite

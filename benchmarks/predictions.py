@@ -27,8 +27,8 @@ from pathlib import Path
 import numpy as np
 from ase import Atoms
 
+from adapt.fileio import atomic_write
 from baselines.interface import Prediction
-from benchmarks.atomic import atomic_write
 from benchmarks.data.dataset import Defect
 from benchmarks.metrics import DEFECT_RADIUS, defect_region_mask
 

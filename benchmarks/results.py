@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import re
 from collections.abc import Iterable
 from functools import cache
@@ -30,7 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from benchmarks.atomic import atomic_write
+from adapt.fileio import atomic_write, file_sha256, json_safe, write_json
 
 METRICS_COLUMNS = [
     "model", "family", "dataset", "split", "selection", "subset", "metric", "value", "unit", "n",
@@ -64,12 +63,6 @@ CODE_PACKAGES = ("adapt", "baselines", "benchmarks")
 # ---------------------------------------------------------------- atomic writes
 
 
-def write_json(path: Path, data: Any) -> None:
-    """Atomic JSON write; NaN/inf become null (JSON has no NaN)."""
-    text = json.dumps(json_safe(data), indent=1, default=str)
-    atomic_write(path, lambda tmp: Path(tmp).write_text(text + "\n"))
-
-
 def write_csv(path: Path, rows: Iterable[dict] | pd.DataFrame, columns: list[str]) -> None:
     """Atomic CSV write with ``columns`` first (extra keys after them); NaN/None -> empty,
     dicts/lists -> JSON, counts as integers."""
@@ -92,21 +85,6 @@ def write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
             np.savez_compressed(fh, **arrays)
 
     atomic_write(path, save)
-
-
-def json_safe(obj):
-    """JSON-safe copy: NaN/inf -> None, numpy scalars -> Python, paths -> str."""
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    if isinstance(obj, dict):
-        return {str(k): json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [json_safe(v) for v in obj]
-    if isinstance(obj, np.generic):
-        return json_safe(obj.item())
-    if isinstance(obj, Path):
-        return str(obj)
-    return obj
 
 
 # ---------------------------------------------------------------- keys
@@ -180,7 +158,7 @@ class ResultsDir:
             return None
         for rel, sha in entry.get("files", {}).items():
             f = self.root / rel
-            if not f.is_file() or (sha and _sha256(f) != sha):
+            if not f.is_file() or (sha and file_sha256(f) != sha):
                 return None
         return entry
 
@@ -193,15 +171,8 @@ class ResultsDir:
             "key": key,
             "material": json_safe(material),
             "rows": json_safe(rows),
-            "files": {str(Path(f).relative_to(self.root)): _sha256(Path(f)) for f in files},
+            "files": {str(Path(f).relative_to(self.root)): file_sha256(Path(f)) for f in files},
         }
         write_json(self.unit_path(task, key), entry)
         return entry
 
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(1 << 20):
-            h.update(block)
-    return h.hexdigest()

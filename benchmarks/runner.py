@@ -3,7 +3,8 @@
 For each model x dataset (x split x selection) the runner predicts and scores (metrics.csv,
 predictions/*.npz), relaxes the first frame of each held-out test trajectory (relax.csv), times
 every model side by side (timing.csv), lists the models with their status (models.csv), records
-the suite and provenance (run.json), and ends with the report (report.md, report.html).
+the suite and provenance (run.json). The report is drawn from these files by reports/ (the
+`run` command in reports/cli.py calls both).
 
 Each unit of work is cached in OUT/.cache (benchmarks.results), keyed by the model's identity
 (spec family + checkpoint sha256, or the package version when there is no file), the dataset's
@@ -22,11 +23,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from adapt.fileio import write_json
+from baselines.paths import cache_dir, progress_enabled
 from benchmarks.data.dataset import Dataset
-from benchmarks.paths import cache_dir, progress_enabled
 from benchmarks.plan import Unit, plan_units
 from benchmarks.provenance import Provenance
-from benchmarks.results import ResultsDir, code_version, write_json
+from benchmarks.results import ResultsDir, code_version
 from benchmarks.slots import ModelSlot, models_row, one_line, prepare_model
 from benchmarks.suite import Suite, SuiteError
 from benchmarks.units import training_rows
@@ -40,7 +42,6 @@ class RunSummary:
     computed: list[str] = field(default_factory=list)
     cached: list[str] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
-    report: tuple[Path, Path] | None = None
     wall_s: float = 0.0
 
     @property
@@ -96,21 +97,6 @@ def _load_datasets(suite: Suite) -> dict[str, Dataset]:
 
 
 # ---------------------------------------------------------------- the run
-
-
-def _report(out: Path, summary: RunSummary) -> tuple[Path, Path] | None:
-    """report.md + report.html from the result files; a failure is listed in the summary, not
-    raised (the results are complete; `adapt-bench report OUT` redraws it)."""
-    from reports.render import write_report
-
-    try:
-        return write_report(out)
-    except Exception as exc:  # noqa: BLE001 - the results stand without the report
-        summary.failed.append(("report", one_line(f"{type(exc).__name__}: {exc}")))
-        log.error(
-            "report failed (%s: %s); rerun `adapt-bench report %s`", type(exc).__name__, exc, out
-        )
-        return None
 
 
 def run_suite(suite: Suite, out: str | Path, *, train_root: str | Path | None = None) -> RunSummary:
@@ -191,7 +177,6 @@ def run_suite(suite: Suite, out: str | Path, *, train_root: str | Path | None = 
     prov.finish()
     state["status"] = "complete" if summary.ok else "complete_with_failures"
     write_run_json(slots)
-    summary.report = _report(out, summary)
     summary.wall_s = prov.wall_s or 0.0
     log.info(
         "suite %s done in %.0f s: %d units computed, %d cached, %d failed",

@@ -77,7 +77,7 @@ class DatasetEntry:
         if self.source == "default":
             return None
         if self.source.startswith("cache:"):  # under adapt-bench's cache dir (data get/import)
-            from benchmarks.paths import cache_dir
+            from baselines.paths import cache_dir
 
             return cache_dir() / self.source.removeprefix("cache:")
         return Path(os.path.expandvars(os.path.expanduser(self.source)))

@@ -100,3 +100,36 @@ def generated_dataset(
         max_steps=40,
         name=f"generated-{reference}-k{supercell}-s{seed}",
     )
+
+
+def smooth_label_dataset(
+    root,
+    n_traj: int = 4,
+    n_frames: int = 3,
+    k: int = 1,
+    seed: int = 0,
+    splits=("train", "train", "val", "test"),
+):
+    """A dataset with smooth, learnable labels: Lennard-Jones (σ 2.1 Å, ε 0.1 eV, rc 4 Å) on
+    jittered Si cells with one C dopant (atom 0, recorded as the defect site)."""
+    from ase.calculators.lj import LennardJones
+
+    calc = LennardJones(sigma=2.1, epsilon=0.1, rc=4.0, smooth=True)
+
+    def label(a, rng):
+        a.calc = calc
+        return a.get_potential_energy(), a.get_forces()
+
+    return synthetic_dataset(
+        root,
+        label,
+        name="lj-smooth",
+        level_of_theory="Lennard-Jones (test labels)",
+        n_traj=n_traj,
+        n_frames=n_frames,
+        k=k,
+        seed=seed,
+        jitter=0.1,
+        splits=splits,
+        id_prefix="lj",
+    )

@@ -12,7 +12,7 @@ Every train job is cached in its own directory, keyed by what determines the tra
 so that two suite entries sharing a job (e.g. the main ADAPT model's force network and the
 full-attention row of the attention-radius ablation) train it once. The trainers themselves
 return at once when their output is complete and resume an interrupted run.
-``<root>`` defaults to ``$ADAPT_BENCH_CACHE/trained`` (benchmarks.paths.cache_dir()).
+``<root>`` defaults to ``$ADAPT_BENCH_CACHE/trained`` (baselines.paths.cache_dir()).
 """
 
 from __future__ import annotations
@@ -94,19 +94,21 @@ def _train_job(job: TrainJob, dataset: Dataset, root: Path, device: str, seed: i
 
         if job.options:
             raise ValueError(f"train.mace takes preset/epochs/seed only, got {job.options}")
-        return Path(train_mace(dataset.root, out, job.preset, job.epochs, device, seed))
+        return Path(train_mace(dataset, out, job.preset, job.epochs, device, seed))
     from adapt.train import train_adapt
+    from baselines.paths import progress_enabled
 
     kind = job.kind.removeprefix("adapt-")
     return Path(
         train_adapt(
             kind,
-            dataset.root,
+            dataset,
             out,
             preset=job.preset,
             epochs=job.epochs,
             device=device,
             seed=seed,
+            progress=progress_enabled(),
             **job.options,
         )
     )

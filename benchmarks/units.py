@@ -247,7 +247,7 @@ def _scaling_model(ff: ForceField, largest_k: int) -> tuple[ForceField, str]:
     limit = energy.model.cfg.max_atoms
     if 8 * largest_k**3 <= limit:
         return ff, ""
-    from adapt.forcefield import ADAPTForceField
+    from baselines.adapt import ADAPTForceField
 
     view = ADAPTForceField(force, None, spec=ff.info.spec, device=ff.info.device)
     return view, f"force model only (energy model max_atoms={limit})"

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure  # a bare Figure renders with Agg; pyplot is never imported
 
-from benchmarks.atomic import atomic_write
+from adapt.fileio import atomic_write
 from benchmarks.metrics import ANGLE_MIN_NORM  # eV/Å: shorter vectors have no direction
 
 HEXBIN_ABOVE = 5000  # force components per panel above which a hexbin replaces the scatter

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.atomic import write_text_atomic
+from adapt.fileio import write_text_atomic
 from reports import figures
 from reports.ablations import attention_radius_table, energy_arch_table
 from reports.blocks import Block, Bullets, Heading, Image, Para, to_html, to_markdown

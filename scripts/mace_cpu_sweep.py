@@ -61,7 +61,7 @@ def main() -> None:
         name, cfg = parse_variant(text)
         PRESETS[name] = cfg
         start = time.perf_counter()
-        model = train_mace(ds.root, Path(args.out) / name, name)
+        model = train_mace(ds, Path(args.out) / name, name)
         wall = time.perf_counter() - start
         meta = json.loads((model.parent / "mace.json").read_text())
         ff = load_model(f"mace:{model}", LoadContext())

@@ -25,8 +25,9 @@ log = logging.getLogger("time_baselines")
 
 
 def adapt_model(size: str):
-    from adapt.forcefield import ADAPTForceField
-    from adapt.testing import tiny_adapt_forcefield, tiny_checkpoint
+    from adapt.testing import tiny_checkpoint
+    from baselines.adapt import ADAPTForceField
+    from baselines.testing import tiny_adapt_forcefield
 
     if size == "tiny":
         return tiny_adapt_forcefield(seed=0, energy=True)

@@ -8,8 +8,9 @@ from ase import Atoms
 from ase.data import chemical_symbols
 
 from adapt.tokens import NOBLE_GASES, UnknownElementError, default_table, tokenize
-from adapt.weights import defect_positions, eq12, eq13, eq13_raw, importance_weights
+from adapt.weights import eq12, eq13, eq13_raw, importance_weights
 from benchmarks.data.dataset import Defect
+from benchmarks.data.defects import resolve_defect
 from benchmarks.testing import si_cell
 
 
@@ -99,12 +100,12 @@ def test_weights_use_minimum_image_and_mse_is_uniform():
 def test_defect_positions_from_manifest_sites_and_vacancies():
     atoms = si_cell(1)
     d = Defect("complex", ("C",), (0, 3), ((1.0, 2.0, 3.0),))
-    pos = defect_positions(atoms, d, "Si")
+    pos = resolve_defect(atoms, d, "Si").positions(atoms)
     np.testing.assert_allclose(pos, [atoms.positions[0], atoms.positions[3], [1, 2, 3]])
 
 
 def test_defect_positions_fall_back_to_the_detector():
     atoms = si_cell(2)  # C on site 0, no sites in the record
     np.testing.assert_allclose(
-        defect_positions(atoms, Defect("unknown"), "Si"), atoms.positions[:1]
+        resolve_defect(atoms, Defect("unknown"), "Si").positions(atoms), atoms.positions[:1]
     )

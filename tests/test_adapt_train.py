@@ -11,16 +11,16 @@ from ase.calculators.calculator import PropertyNotImplementedError
 from ase.optimize import BFGS
 from safetensors.torch import load_file
 
-from adapt.calculator import ADAPTCalculator, UnseenCellWarning
 from adapt.checkpoint import CheckpointError, load_checkpoint
 from adapt.config import force_preset
 from adapt.energy_models import OversizeStructureError
-from adapt.forcefield import load_run, statuses
-from adapt.testing import smooth_label_dataset, tiny_adapt_forcefield, torch_threads
+from adapt.testing import torch_threads
 from adapt.train import train_adapt
+from baselines.adapt import ADAPTCalculator, UnseenCellWarning, load_run, statuses
 from baselines.interface import ModelUnavailable
 from baselines.registry import LoadContext, load_model
-from benchmarks.testing import si_cell
+from baselines.testing import tiny_adapt_forcefield
+from benchmarks.testing import si_cell, smooth_label_dataset
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -37,8 +37,8 @@ def lj_data(tmp_path_factory):
 @pytest.fixture(scope="module")
 def run_dir(lj_data, tmp_path_factory):
     run = tmp_path_factory.mktemp("run")
-    train_adapt("force", lj_data.root, run / "force", epochs=3)
-    train_adapt("energy", lj_data.root, run / "energy", epochs=3)
+    train_adapt("force", lj_data, run / "force", epochs=3)
+    train_adapt("energy", lj_data, run / "energy", epochs=3)
     return run
 
 
@@ -48,12 +48,11 @@ def _metrics(ckpt):
 
 def test_tiny_model_overfits_a_handful_of_frames(tmp_path):
     ds = smooth_label_dataset(tmp_path / "ds", n_traj=2, n_frames=2, splits=("train", "val"))
-    ckpt = train_adapt(
-        "force", ds.root, tmp_path / "f", epochs=150, lr=3e-3, batch_size=2, loss="mse"
+    ckpt = train_adapt("force", ds, tmp_path / "f", epochs=150, lr=3e-3, batch_size=2, loss="mse"
     )
     m = _metrics(ckpt)
     assert m[0]["train_loss"] / m[-1]["train_loss"] > 10, (m[0]["train_loss"], m[-1]["train_loss"])
-    ckpt = train_adapt("energy", ds.root, tmp_path / "e", epochs=150, lr=3e-3, batch_size=2)
+    ckpt = train_adapt("energy", ds, tmp_path / "e", epochs=150, lr=3e-3, batch_size=2)
     m = _metrics(ckpt)
     assert m[0]["train_loss"] / min(r["train_loss"] for r in m[-10:]) > 10
 
@@ -132,9 +131,9 @@ def test_force_only_and_energy_only_runs(run_dir, tmp_path):
 
 
 def test_resume_equals_uninterrupted_and_finished_returns(lj_data, tmp_path):
-    straight = train_adapt("force", lj_data.root, tmp_path / "a", epochs=4, seed=1)
-    train_adapt("force", lj_data.root, tmp_path / "b", epochs=2, seed=1)
-    resumed = train_adapt("force", lj_data.root, tmp_path / "b", epochs=4, seed=1)
+    straight = train_adapt("force", lj_data, tmp_path / "a", epochs=4, seed=1)
+    train_adapt("force", lj_data, tmp_path / "b", epochs=2, seed=1)
+    resumed = train_adapt("force", lj_data, tmp_path / "b", epochs=4, seed=1)
     a = load_file(str(straight / "last" / "model.safetensors"))
     b = load_file(str(resumed / "last" / "model.safetensors"))
     assert all(torch.equal(a[k], b[k]) for k in a)
@@ -142,10 +141,10 @@ def test_resume_equals_uninterrupted_and_finished_returns(lj_data, tmp_path):
     for ra, rb in zip(_metrics(straight), _metrics(resumed), strict=True):
         assert ra["train_loss"] == rb["train_loss"] and ra["val_loss"] == rb["val_loss"]
     before = (resumed / "metrics.jsonl").read_text()
-    train_adapt("force", lj_data.root, tmp_path / "b", epochs=4, seed=1)  # finished: no work
+    train_adapt("force", lj_data, tmp_path / "b", epochs=4, seed=1)  # finished: no work
     assert (resumed / "metrics.jsonl").read_text() == before
     with pytest.raises(ValueError, match="different run .*seed"):
-        train_adapt("force", lj_data.root, tmp_path / "b", epochs=4, seed=2)
+        train_adapt("force", lj_data, tmp_path / "b", epochs=4, seed=2)
 
 
 def test_cli_trains_both_models(lj_data, tmp_path, monkeypatch):
@@ -154,7 +153,7 @@ def test_cli_trains_both_models(lj_data, tmp_path, monkeypatch):
     # other packages' subcommands may not exist yet in a partial checkout; keep those that do
     present = [(m, f) for m, f in bcli.TOP_LEVEL if importlib.util.find_spec(m) is not None]
     monkeypatch.setattr(bcli, "TOP_LEVEL", present)
-    monkeypatch.setattr(bcli, "TRAIN", [("adapt.cli", "register_train")])
+    monkeypatch.setattr(bcli, "TRAIN", [("benchmarks.train_commands", "register_train")])
     run = tmp_path / "run"
     base = ["--data", str(lj_data.root), "--out", str(run), "--epochs", "2", "--seed", "3"]
     assert (
@@ -191,8 +190,8 @@ def test_tiny_adapt_forcefield_for_contract_tests():
 @pytest.mark.parametrize("kind", ["force", "energy"])
 def test_save_then_load_reproduces_the_in_memory_model(kind, tmp_path):
     from adapt.checkpoint import save_checkpoint
-    from adapt.forcefield import ADAPTForceField
     from adapt.testing import tiny_checkpoint
+    from baselines.adapt import ADAPTForceField
 
     mem = tiny_checkpoint(kind, seed=5)
     save_checkpoint(tmp_path / kind, mem.model, {k: v for k, v in mem.meta.items()})

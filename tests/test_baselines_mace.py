@@ -1,17 +1,15 @@
 """Retrained MACE: training through mace-torch's own CLI, the sidecar, resume/skip, loading."""
 
-import argparse
 import json
 
 import ase.io
 import numpy as np
 import pytest
 
+from adapt.fileio import file_sha256
 from baselines import mace as mace_ff
-from baselines.interface import file_sha256
 from baselines.mace_train import (
     PRESETS,
-    add_train_arguments,
     epoch_times,
     fit_e0s,
     thin,
@@ -72,9 +70,9 @@ def test_epoch_times_sums_steps_per_epoch(tmp_path):
 
 
 def test_cli_arguments_default_to_tiny_cpu():
-    p = argparse.ArgumentParser()
-    add_train_arguments(p)
-    args = p.parse_args(["--data", "D", "--out", "R"])
+    from benchmarks.cli import build_parser
+
+    args = build_parser().parse_args(["train", "mace", "--data", "D", "--out", "R"])
     assert (args.preset, args.epochs, args.device, args.seed) == ("tiny", None, "cpu", 0)
 
 
@@ -84,7 +82,7 @@ def trained(tmp_path_factory):
     root = tmp_path_factory.mktemp("mace_train")
     ds = random_label_dataset(root / "ds", n_traj=6, n_frames=4)
     run = root / "cache" / "runs" / "mace-tiny"
-    path = train_mace(ds.root, run, preset="tiny", epochs=1)
+    path = train_mace(ds, run, preset="tiny", epochs=1)
     return ds, run, path
 
 
@@ -116,10 +114,10 @@ def test_trained_model_loads_with_provenance(trained):
 def test_rerun_is_a_no_op_and_other_settings_are_refused(trained):
     ds, run, path = trained
     log_size = (run / "train.log").stat().st_size
-    assert train_mace(ds.root, run, preset="tiny", epochs=1) == path
+    assert train_mace(ds, run, preset="tiny", epochs=1) == path
     assert (run / "train.log").stat().st_size == log_size  # MACE was not started again
     with pytest.raises(ValueError, match="other settings"):
-        train_mace(ds.root, run, preset="tiny", epochs=1, seed=1)
+        train_mace(ds, run, preset="tiny", epochs=1, seed=1)
 
 
 def test_statuses_list_runs_in_the_cache(trained, monkeypatch):
@@ -157,5 +155,5 @@ def test_validation_element_absent_from_train_is_left_out(tmp_path):
     val_species = {s for a in ds.frames("val", "all") for s in a.get_chemical_symbols()}
     train_species = {s for a in ds.frames("train", "all") for s in a.get_chemical_symbols()}
     assert val_species - train_species, "fixture no longer has a val-only element"
-    path = train_mace(ds.root, tmp_path / "run", preset="tiny", epochs=1)
+    path = train_mace(ds, tmp_path / "run", preset="tiny", epochs=1)
     assert path.is_file()

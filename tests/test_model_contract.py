@@ -21,7 +21,8 @@ import pytest
 from ase import Atoms
 from ase.build import bulk
 
-from baselines.interface import ForceField, Prediction, file_sha256
+from adapt.fileio import file_sha256
+from baselines.interface import ForceField, Prediction
 from baselines.registry import LoadContext, load_model
 from benchmarks.data.dataset import labelled
 from benchmarks.testing import random_label_dataset, si_cell
@@ -57,9 +58,9 @@ def _build(name: str, tmp) -> Case:
         return Case(load_model("zero", LoadContext(train_data=ds)), periodic=True)
     if name == "adapt":
         try:
-            from adapt.testing import tiny_adapt_forcefield
+            from baselines.testing import tiny_adapt_forcefield
         except ImportError as exc:
-            pytest.skip(f"ADAPT tiny model not importable yet (adapt.testing): {exc}")
+            pytest.skip(f"ADAPT tiny model not importable (baselines.testing): {exc}")
         return Case(tiny_adapt_forcefield(seed=0, energy=True), periodic=False)
     if name == "mace":
         from baselines.testing import tiny_mace_model

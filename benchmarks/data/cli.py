@@ -189,7 +189,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _progress(args) -> bool:
-    from benchmarks.paths import progress_enabled
+    from baselines.paths import progress_enabled
 
     return progress_enabled() and not getattr(args, "no_progress", False)
 

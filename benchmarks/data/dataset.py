@@ -24,7 +24,7 @@ import numpy as np
 from ase import Atoms
 from ase.calculators.singlepoint import SinglePointCalculator
 
-from benchmarks.atomic import atomic_write, write_text_atomic
+from adapt.fileio import atomic_write, file_sha256, write_text_atomic
 
 FORMAT_VERSION = 1
 SPLITS = ("train", "val", "test")
@@ -186,6 +186,15 @@ class Dataset:
     def sha256(self) -> str:
         return self.manifest.content_sha256
 
+    def defect_of(self, rec: TrajectoryRecord, first_frame: Atoms | None = None) -> Defect:
+        """``rec``'s defect, with sites: see :func:`benchmarks.data.defects.resolve_defect`
+        (``first_frame``: the trajectory's first frame, read when not given)."""
+        from benchmarks.data.defects import resolve_defect
+
+        if first_frame is None and not (rec.defect.sites or rec.defect.vacancy_positions):
+            first_frame = self.read(rec, [0])[0]
+        return resolve_defect(first_frame, rec.defect, rec.host)
+
     def records(self, split: str | None = None) -> list[TrajectoryRecord]:
         """Trajectories of one split ("train"/"val"/"test"), or all when split is None or "all".
 
@@ -224,16 +233,12 @@ class Dataset:
         return out
 
 
-def trajectory_sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def content_sha256(root: Path, records: Iterable[TrajectoryRecord], level_of_theory: str) -> str:
     """Hash of what a dataset means: level of theory, and each trajectory's id, split and bytes."""
     h = hashlib.sha256(level_of_theory.encode())
     for rec in sorted(records, key=lambda r: r.id):
         h.update(f"{rec.id}\0{rec.split}\0".encode())
-        h.update(trajectory_sha256(root / rec.file).encode())
+        h.update(file_sha256(root / rec.file).encode())
     return h.hexdigest()
 
 

@@ -1,6 +1,6 @@
 """The built-in default dataset: made with the Tersoff reference on first use, then cached.
 
-Location: ``benchmarks.paths.cache_dir()/datasets/<name>-<settings hash>``; the hash covers the
+Location: ``baselines.paths.cache_dir()/datasets/<name>-<settings hash>``; the hash covers the
 settings below and ``GENERATOR_VERSION``, so changing either makes a new dataset instead of
 reusing a stale one. Generation checkpoints per trajectory: an interrupted first use resumes.
 """
@@ -14,8 +14,8 @@ import logging
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from baselines.paths import cache_dir, progress_enabled
 from benchmarks.data.dataset import Dataset
-from benchmarks.paths import cache_dir, progress_enabled
 
 log = logging.getLogger(__name__)
 

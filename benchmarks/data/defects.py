@@ -369,3 +369,16 @@ def _detect_by_reference(atoms: Atoms, reference: Atoms, sh: HostShells) -> Defe
         sites=tuple(sorted(inter + subs)),
         vacancy_positions=tuple(tuple(map(float, reference.positions[s])) for s in vac),
     )
+
+
+def resolve_defect(atoms: Atoms | None, defect: Defect | None = None, host: str | None = None):
+    """The :class:`Defect` to weight a trajectory by (ADAPT's defect-weighted loss).
+
+    ``defect`` itself (a trajectory's manifest entry) when it names any site or vacancy, else what
+    :func:`detect_defects` finds in ``atoms`` (foreign species, and atoms whose coordination
+    differs from the host's bulk coordination, which catches vacancies and interstitials). Pass a
+    trajectory's first frame: sites are atom indices and stay valid for its later frames.
+    """
+    if defect is not None and (defect.sites or defect.vacancy_positions):
+        return defect
+    return detect_defects(atoms, host or "Si")

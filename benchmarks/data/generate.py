@@ -33,7 +33,7 @@ from ase import Atoms
 from ase.geometry import find_mic, get_distances
 from threadpoolctl import threadpool_limits
 
-from benchmarks.atomic import write_text_atomic
+from adapt.fileio import write_text_atomic
 from benchmarks.data.dataset import (
     Dataset,
     DatasetWriter,

@@ -22,7 +22,6 @@ because LAMMPS maps species to potential elements at set-up time.
 from __future__ import annotations
 
 import ctypes
-import hashlib
 import importlib
 import json
 import sys
@@ -31,6 +30,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ase.calculators.calculator import Calculator
+
+from adapt.fileio import file_sha256
 
 BUILTIN = ("tersoff", "sw", "gpaw", "model:SPEC")
 
@@ -117,10 +118,6 @@ def _lammps_version() -> str:
         return "unknown"
 
 
-def _file_sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def _lammpslib_factory(pair_style: str, potential: Path, element_names: dict[str, str]):
     """Factory of LAMMPSlib calculators mapping only the species present to potential elements."""
 
@@ -147,7 +144,7 @@ def tersoff() -> Reference:
         species=("C", "Ge", "Si"),
         settings={
             "potential": pot.name,
-            "potential_sha256": _file_sha256(pot),
+            "potential_sha256": file_sha256(pot),
             "elements": {"Si": "Si(D)", "C": "C", "Ge": "Ge"},
             "implementation": f"LAMMPS {_lammps_version()} via ase LAMMPSlib",
             "citation": "J. Tersoff, Phys. Rev. B 39, 5566 (1989); erratum 41, 3248 (1990)",
@@ -165,7 +162,7 @@ def stillinger_weber() -> Reference:
         species=("Si",),
         settings={
             "potential": pot.name,
-            "potential_sha256": _file_sha256(pot),
+            "potential_sha256": file_sha256(pot),
             "implementation": f"LAMMPS {_lammps_version()} via ase LAMMPSlib",
             "citation": "F. H. Stillinger and T. A. Weber, Phys. Rev. B 31, 5262 (1985)",
         },

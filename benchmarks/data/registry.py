@@ -19,7 +19,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks.paths import cache_dir
+from baselines.paths import cache_dir
 
 TIMEOUT_S = 20
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.atomic import write_text_atomic
+from adapt.fileio import write_text_atomic
 from benchmarks.data.dataset import Dataset, content_sha256
 
 DEFAULT_FRACTIONS = (0.125, 0.25, 0.5, 1.0)

@@ -1,4 +1,5 @@
-"""ADAPT behind the project's one interface: ``adapt:RUN_DIR`` -> :class:`ADAPTForceField`.
+"""The ADAPT family: ``adapt:RUN_DIR`` -> :class:`ADAPTForceField` (the project's one interface)
+and :class:`ADAPTCalculator` (ASE). The model itself is the standalone library ``adapt/``.
 
 RUN_DIR layout (what ``adapt-bench train adapt-force|adapt-energy --out RUN_DIR`` writes)::
 
@@ -14,6 +15,12 @@ same structure in another cell, or wrapped differently, is a different input. Ev
 on a cell that is not one of the training cells (all nine entries within
 ``adapt.checkpoint.CELL_ATOL`` = 1e-3 Å) carries the flag ``"unseen_cell"``; the calculator
 also warns. This module imports torch only when a model is loaded.
+
+ASE calculator: a property whose model is absent raises ASE's ``PropertyNotImplementedError``.
+ASE 3.29's optimizers log the energy every step, so a force-only model raises inside e.g.
+``BFGS``; ``missing_energy="nan"`` reports NaN energy instead, for optimizers that only use
+forces (BFGS, LBFGS, FIRE without ``downhill_check``). A prediction on a cell the model never saw
+in training warns (:class:`UnseenCellWarning`, once per distinct cell).
 """
 
 from __future__ import annotations
@@ -22,12 +29,21 @@ import hashlib
 import json
 import logging
 import os
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 from ase import Atoms
+from ase.calculators.calculator import all_changes
 
-from baselines.interface import ForceField, ModelInfo, ModelUnavailable, Prediction
+from baselines.interface import (
+    ForceField,
+    ForceFieldCalculator,
+    ModelInfo,
+    ModelUnavailable,
+    Prediction,
+)
 from baselines.registry import LoadContext, ModelStatus
 
 log = logging.getLogger(__name__)
@@ -146,9 +162,49 @@ class ADAPTForceField(ForceField):
         ]
 
     def calculator(self, missing_energy: str = "raise"):
-        from adapt.calculator import ADAPTCalculator
-
         return ADAPTCalculator(self, missing_energy=missing_energy)
+
+
+class UnseenCellWarning(UserWarning):
+    """ADAPT predicted on a cell absent from its training data (its tokens carry no lattice)."""
+
+
+class ADAPTCalculator(ForceFieldCalculator):
+    def __init__(self, forcefield, missing_energy: str = "raise", **kwargs):
+        if missing_energy not in ("raise", "nan"):
+            raise ValueError("missing_energy must be 'raise' or 'nan'")
+        super().__init__(forcefield, **kwargs)
+        self.missing_energy = missing_energy
+        self._warned: list[np.ndarray] = []
+
+    @classmethod
+    def load(cls, run_dir, device: str = "cpu", missing_energy: str = "raise") -> ADAPTCalculator:
+        """Calculator from a run dir (``RUN_DIR/force``, ``RUN_DIR/energy``) or checkpoint dir."""
+        return cls(load_run(run_dir, device=device), missing_energy=missing_energy)
+
+    def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
+        info = self.forcefield.info
+        props = list(properties)
+        fill_nan = not info.predicts_energy and self.missing_energy == "nan"
+        if fill_nan:
+            props = [p for p in props if p not in ("energy", "free_energy")] or ["forces"]
+        super().calculate(atoms, props, system_changes)
+        if fill_nan:
+            self.results["energy"] = self.results["free_energy"] = float("nan")
+        if "unseen_cell" in self.results.get("flags", ()):
+            self._warn(self.atoms.cell[:])
+
+    def _warn(self, cell: np.ndarray) -> None:
+        if any(np.allclose(cell, c, atol=1e-3, rtol=0) for c in self._warned):
+            return
+        self._warned.append(np.array(cell))
+        msg = (
+            f"ADAPT ({self.forcefield.info.spec}) never saw this cell in training "
+            f"(lengths {np.round(np.linalg.norm(cell, axis=1), 3).tolist()} Å): its tokens carry no "
+            "lattice, so predictions here are extrapolation"
+        )
+        log.warning(msg)
+        warnings.warn(msg, UnseenCellWarning, stacklevel=3)
 
 
 def find_checkpoints(path: Path) -> dict:
@@ -190,7 +246,7 @@ def load(arg: str, ctx: LoadContext) -> ADAPTForceField:
 
 def statuses() -> list[ModelStatus]:
     rows = [ModelStatus("adapt:RUN_DIR", True, f"any trained ADAPT run dir; {TRAIN_HINT}")]
-    from benchmarks.paths import cache_dir
+    from baselines.paths import cache_dir
 
     runs = cache_dir() / "runs"
     for d in sorted(p for p in runs.glob("*") if p.is_dir()) if runs.is_dir() else []:
