@@ -67,6 +67,12 @@ def write_json(path: str | Path, data: Any) -> None:
     write_text_atomic(path, json.dumps(json_safe(data), indent=1, default=str) + "\n")
 
 
+def digest(material: Any) -> str:
+    """sha256 of the canonical JSON of ``material`` (sorted keys)."""
+    text = json.dumps(json_safe(material), sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def file_sha256(path: str | Path, chunk: int = 1 << 20) -> str:
     """sha256 hex digest of a file's bytes (checkpoints, trajectories, potentials)."""
     h = hashlib.sha256()

@@ -6,6 +6,8 @@ import contextlib
 
 import numpy as np
 import torch
+from ase import Atoms
+from ase.build import bulk
 
 from adapt.checkpoint import LoadedCheckpoint, build_model, unique_cells
 from adapt.config import config_to_dict, energy_preset, force_preset
@@ -13,16 +15,21 @@ from adapt.samples import Sample, normalisation, set_normalisation
 from adapt.tokens import default_table, tokenize
 
 
+def si_cell(k: int = 1, dopant: str | None = "C") -> Atoms:
+    """Diamond Si, k x k x k conventional cells (8 k^3 atoms), atom 0 replaced by ``dopant``."""
+    atoms = bulk("Si", "diamond", a=5.431, cubic=True).repeat(k)
+    if dopant:
+        atoms.symbols[0] = dopant
+    return atoms
+
+
 def _reference_samples() -> list[Sample]:
     """Si cells (8, 64, 216 atoms, one C each) with bulk-like labels, for normalisation stats."""
-    from ase.build import bulk
-
     table = default_table()
     rng = np.random.default_rng(0)
     out = []
     for k in (1, 2, 3):
-        atoms = bulk("Si", "diamond", a=5.431, cubic=True).repeat(k)
-        atoms.symbols[0] = "C"
+        atoms = si_cell(k)
         n = len(atoms)
         out.append(
             Sample(

@@ -311,7 +311,7 @@ def measure_speed(
     batches of ``batch_size`` structures after ``warmup`` untimed ones. Training = forward + backward
     + Adam step; inference = ``torch.inference_mode`` forward in eval mode.
     """
-    from ase.build import bulk
+    from adapt.testing import si_cell
 
     k = round((n_atoms / 8) ** (1 / 3))
     if 8 * k**3 != n_atoms:
@@ -321,8 +321,7 @@ def measure_speed(
     table = default_table()
     samples = []
     for _ in range(batch_size):
-        atoms = bulk("Si", "diamond", a=5.431, cubic=True).repeat(k)
-        atoms.symbols[0] = "C"
+        atoms = si_cell(k)
         atoms.positions += rng.normal(scale=0.05, size=atoms.positions.shape)
         samples.append(
             Sample(

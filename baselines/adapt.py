@@ -1,5 +1,6 @@
-"""The ADAPT family: ``adapt:RUN_DIR`` -> :class:`ADAPTForceField` (the project's one interface)
-and :class:`ADAPTCalculator` (ASE). The model itself is the standalone library ``adapt/``.
+"""The ADAPT family: ``adapt:RUN_DIR`` -> :class:`ADAPTForceField` (the project's one interface),
+its trainers and its declaration (``FAMILY``); the ASE calculator is
+:mod:`baselines.adapt_calculator`. The model itself is the standalone library ``adapt/``.
 
 RUN_DIR layout (what ``adapt-bench train adapt-force|adapt-energy --out RUN_DIR`` writes)::
 
@@ -15,12 +16,6 @@ same structure in another cell, or wrapped differently, is a different input. Ev
 on a cell that is not one of the training cells (all nine entries within
 ``adapt.checkpoint.CELL_ATOL`` = 1e-3 Å) carries the flag ``"unseen_cell"``; the calculator
 also warns. This module imports torch only when a model is loaded.
-
-ASE calculator: a property whose model is absent raises ASE's ``PropertyNotImplementedError``.
-ASE 3.29's optimizers log the energy every step, so a force-only model raises inside e.g.
-``BFGS``; ``missing_energy="nan"`` reports NaN energy instead, for optimizers that only use
-forces (BFGS, LBFGS, FIRE without ``downhill_check``). A prediction on a cell the model never saw
-in training warns (:class:`UnseenCellWarning`, once per distinct cell).
 """
 
 from __future__ import annotations
@@ -29,17 +24,16 @@ import hashlib
 import json
 import logging
 import os
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
 from ase import Atoms
-from ase.calculators.calculator import all_changes
 
+from adapt import config
+from adapt.fileio import digest
+from baselines.family import Family, ReportColumn, TrainedJob, Trainer
 from baselines.interface import (
     ForceField,
-    ForceFieldCalculator,
     ModelInfo,
     ModelUnavailable,
     Prediction,
@@ -161,50 +155,21 @@ class ADAPTForceField(ForceField):
             for a, e, f in zip(frames, energies, forces, strict=True)
         ]
 
+    def sized_for(self, n_atoms: int) -> tuple[ForceField, str]:
+        """The force network alone when the energy network cannot take ``n_atoms`` (it pads to
+        max_atoms and refuses more), else the whole model."""
+        if self.force is None or self.energy is None:
+            return self, ""
+        limit = self.energy.model.cfg.max_atoms
+        if n_atoms <= limit:
+            return self, ""
+        view = ADAPTForceField(self.force, None, spec=self.info.spec, device=self.info.device)
+        return view, f"force model only (energy model max_atoms={limit})"
+
     def calculator(self, missing_energy: str = "raise"):
+        from baselines.adapt_calculator import ADAPTCalculator
+
         return ADAPTCalculator(self, missing_energy=missing_energy)
-
-
-class UnseenCellWarning(UserWarning):
-    """ADAPT predicted on a cell absent from its training data (its tokens carry no lattice)."""
-
-
-class ADAPTCalculator(ForceFieldCalculator):
-    def __init__(self, forcefield, missing_energy: str = "raise", **kwargs):
-        if missing_energy not in ("raise", "nan"):
-            raise ValueError("missing_energy must be 'raise' or 'nan'")
-        super().__init__(forcefield, **kwargs)
-        self.missing_energy = missing_energy
-        self._warned: list[np.ndarray] = []
-
-    @classmethod
-    def load(cls, run_dir, device: str = "cpu", missing_energy: str = "raise") -> ADAPTCalculator:
-        """Calculator from a run dir (``RUN_DIR/force``, ``RUN_DIR/energy``) or checkpoint dir."""
-        return cls(load_run(run_dir, device=device), missing_energy=missing_energy)
-
-    def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
-        info = self.forcefield.info
-        props = list(properties)
-        fill_nan = not info.predicts_energy and self.missing_energy == "nan"
-        if fill_nan:
-            props = [p for p in props if p not in ("energy", "free_energy")] or ["forces"]
-        super().calculate(atoms, props, system_changes)
-        if fill_nan:
-            self.results["energy"] = self.results["free_energy"] = float("nan")
-        if "unseen_cell" in self.results.get("flags", ()):
-            self._warn(self.atoms.cell[:])
-
-    def _warn(self, cell: np.ndarray) -> None:
-        if any(np.allclose(cell, c, atol=1e-3, rtol=0) for c in self._warned):
-            return
-        self._warned.append(np.array(cell))
-        msg = (
-            f"ADAPT ({self.forcefield.info.spec}) never saw this cell in training "
-            f"(lengths {np.round(np.linalg.norm(cell, axis=1), 3).tolist()} Å): its tokens carry no "
-            "lattice, so predictions here are extrapolation"
-        )
-        log.warning(msg)
-        warnings.warn(msg, UnseenCellWarning, stacklevel=3)
 
 
 def find_checkpoints(path: Path) -> dict:
@@ -260,3 +225,136 @@ def statuses() -> list[ModelStatus]:
                 )
             rows.append(ModelStatus(f"adapt:{d}", True, "; ".join(desc)))
     return rows
+
+
+# ---------------------------------------------------------------- the family declaration
+
+
+def _train(kind: str):
+    def train(data, out, *, preset, epochs, device, seed, progress=True, **options) -> Path:
+        from adapt.train import train_adapt
+
+        return Path(
+            train_adapt(
+                kind,
+                data,
+                out,
+                preset=preset,
+                epochs=epochs,
+                device=device,
+                seed=seed,
+                progress=progress,
+                **options,
+            )
+        )
+
+    return train
+
+
+def _check(kind: str):
+    def check(preset: str, options) -> None:
+        base = config.force_preset(preset) if kind == "force" else config.energy_preset(preset)
+        try:
+            config.apply_overrides(base, config.train_preset(kind, preset), dict(options))
+        except TypeError as exc:
+            raise ValueError(str(exc)) from exc
+
+    return check
+
+
+def _done(kind: str):
+    def done(out: Path, preset: str, epochs: int | None) -> bool:
+        state = Path(out) / "last" / "state.json"
+        if not state.is_file():
+            return False
+        want = epochs or config.train_preset(kind, preset).epochs
+        return json.loads(state.read_text()).get("epoch", 0) >= want
+
+    return done
+
+
+def _trainer(kind: str) -> Trainer:
+    return Trainer(
+        kind=f"adapt-{kind}",
+        presets=config.PRESETS,
+        train=_train(kind),
+        check=_check(kind),
+        done=_done(kind),
+        epoch_log=lambda output: Path(output) / "metrics.jsonl",
+    )
+
+
+def _link(link: Path, target: Path) -> None:
+    """``link`` -> ``target`` as a relative symlink (replaced atomically when it differs)."""
+    rel = os.path.relpath(target, link.parent)
+    if link.is_symlink() and os.readlink(link) == rel:
+        return
+    tmp = link.with_name(f".{link.name}.tmp")
+    tmp.unlink(missing_ok=True)
+    os.symlink(rel, tmp)
+    os.replace(tmp, link)
+
+
+def spec_for(jobs: tuple[TrainedJob, ...], root: Path) -> str:
+    """A run dir ``root/adapt-<hash>/{force,energy}`` of links to the jobs' checkpoints, so
+    that two suite entries sharing a job (e.g. the main model's force network and the
+    full-attention row of the attention-radius ablation) train it once."""
+    run = Path(root) / ("adapt-" + digest([str(j.output) for j in jobs])[:16])
+    run.mkdir(parents=True, exist_ok=True)
+    for job in jobs:
+        _link(run / job.kind.removeprefix("adapt-"), job.output)
+    return f"adapt:{run}"
+
+
+def _allowed_interactions(jobs, options) -> float | None:
+    """% of atom pairs inside the attention radius (recorded in the force checkpoint)."""
+    for job in jobs:
+        from adapt.checkpoint import META
+
+        meta = Path(job.output) / META
+        if job.kind == "adapt-force" and meta.is_file():
+            frac = json.loads(meta.read_text()).get("allowed_interactions")
+            return None if frac is None else 100.0 * float(frac)
+    return None
+
+
+def _tiny(tmp, data) -> ADAPTForceField:
+    from baselines.testing import tiny_adapt_forcefield
+
+    return tiny_adapt_forcefield(seed=0, energy=True)
+
+
+FAMILY = Family(
+    name="adapt",
+    usage="adapt:RUN_DIR",
+    load=load,
+    statuses=statuses,
+    display="ADAPT",
+    origin="trained here",
+    role="subject",
+    conservative=False,  # forces come from the force Transformer, not -dE/dx
+    periodic=False,  # tokens are raw Cartesian positions: no periodic images
+    trainers=(_trainer("force"), _trainer("energy")),
+    spec_for=spec_for,
+    columns=(
+        ReportColumn(
+            "energy_arch",
+            "Energy architecture",
+            lambda jobs, opts: opts.get("arch", "mlp_residual"),
+            groups=("energy_architectures",),
+        ),
+        ReportColumn(
+            "attention_radius",
+            "Attention radius (Å)",
+            lambda jobs, opts: opts.get("attention_radius", "full"),
+            groups=("attention_radius",),
+        ),
+        ReportColumn(
+            "allowed_interactions",
+            "Allowed interactions (%)",
+            _allowed_interactions,
+            groups=("attention_radius",),
+        ),
+    ),
+    tiny=_tiny,
+)

@@ -18,6 +18,7 @@ from ase import Atoms
 from ase.data import chemical_symbols
 
 from adapt.fileio import file_sha256
+from baselines.family import Family
 from baselines.interface import ForceField, ModelInfo, ModelUnavailable, Prediction
 from baselines.registry import LoadContext, ModelStatus
 
@@ -110,3 +111,20 @@ def statuses() -> list[ModelStatus]:
         )
         rows.append(ModelStatus(spec, ok, why))
     return rows
+
+
+def _tiny(tmp, data) -> CHGNetForceField:
+    return load("", LoadContext())  # the pretrained weights ship in the wheel (small)
+
+
+FAMILY = Family(
+    name="chgnet",
+    usage="chgnet[:VERSION]",
+    load=load,
+    statuses=statuses,
+    display="CHGNet",
+    origin="pretrained",
+    conservative=True,
+    packages=("chgnet",),
+    tiny=_tiny,
+)

@@ -103,6 +103,12 @@ class ForceField(ABC):
         """An ASE calculator backed by :meth:`predict` (usable in ASE optimizers)."""
         return ForceFieldCalculator(self)
 
+    def sized_for(self, n_atoms: int) -> tuple[ForceField, str]:
+        """The model to time on ``n_atoms``-atom structures, and a note when it is not the
+        whole model (ADAPT's energy network pads to max_atoms and refuses larger structures,
+        so a scaling sweep times its force network alone). Default: the model itself."""
+        return self, ""
+
 
 class ForceFieldCalculator(Calculator):
     """ASE calculator around any :class:`ForceField`.
@@ -156,4 +162,3 @@ class CalculatorForceField(ForceField):
 
     def calculator(self) -> Calculator:
         return self._calc
-

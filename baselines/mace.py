@@ -22,6 +22,8 @@ from ase import Atoms
 from ase.data import chemical_symbols
 
 from adapt.fileio import file_sha256
+from baselines import mace_train
+from baselines.family import Family
 from baselines.interface import ForceField, ModelInfo, ModelUnavailable, Prediction
 from baselines.paths import cache_dir
 from baselines.registry import LoadContext, ModelStatus
@@ -199,3 +201,25 @@ def statuses() -> list[ModelStatus]:
         )
     )
     return rows
+
+
+def _tiny(tmp: Path, data) -> MaceForceField:
+    from baselines.testing import tiny_mace_model
+
+    path = tiny_mace_model(Path(tmp) / "mace" / "tiny.model", seed=0, dtype="float64")
+    return load(str(path), LoadContext())
+
+
+FAMILY = Family(
+    name="mace",
+    usage="mace:PATH.model",
+    load=load,
+    statuses=statuses,
+    display="MACE",
+    origin="either",  # retrained here by a suite, or a downloaded foundation model
+    conservative=True,
+    packages=("mace-torch",),
+    trainers=(mace_train.TRAINER,),
+    spec_for=lambda jobs, root: f"mace:{jobs[0].output}",
+    tiny=_tiny,
+)

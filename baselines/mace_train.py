@@ -34,6 +34,7 @@ from ase.data import atomic_numbers
 
 from adapt.fileio import file_sha256, write_text_atomic
 from baselines.composition import fit_element_energies
+from baselines.family import Trainer
 
 log = logging.getLogger(__name__)
 
@@ -376,3 +377,27 @@ def train_mace(
     write_text_atomic(sidecar, json.dumps(meta, indent=1))
     log.info("MACE trained: %s (%.0f s)", model_path, wall)
     return model_path
+
+
+def check_settings(preset: str, options) -> None:
+    """Unknown preset or any override: ValueError (the MACE trainer takes preset/epochs/seed)."""
+    if preset not in PRESETS:
+        raise ValueError(f"unknown MACE preset {preset!r}; use {sorted(PRESETS)}")
+    if options:
+        raise ValueError(f"mace takes preset, epochs and seed only, got {sorted(options)}")
+
+
+def train_job(data, out, *, preset, epochs, device, seed, progress=True, **options) -> Path:
+    check_settings(preset, options)
+    return Path(train_mace(data, out, preset, epochs, device, seed))
+
+
+TRAINER = Trainer(
+    kind="mace",
+    presets=tuple(PRESETS),
+    train=train_job,
+    check=check_settings,
+    done=lambda out, preset, epochs: (Path(out) / f"{NAME}.json").is_file(),
+    epoch_log=lambda output: Path(output).parent / f"{NAME}.json",
+    packages=("mace-torch",),
+)

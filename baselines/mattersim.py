@@ -20,6 +20,7 @@ import numpy as np
 from ase import Atoms
 
 from adapt.fileio import file_sha256
+from baselines.family import Family
 from baselines.interface import ForceField, ModelInfo, ModelUnavailable, Prediction
 from baselines.registry import LoadContext, ModelStatus
 
@@ -125,3 +126,24 @@ def statuses() -> list[ModelStatus]:
             rows.append(ModelStatus(f"mattersim:{name}", False, str(exc).partition(": ")[2]))
     rows.append(ModelStatus("mattersim:PATH.pth", True, "any checkpoint saved by mattersim"))
     return rows
+
+
+def _tiny(tmp: Path, data) -> MatterSimForceField:
+    from baselines.testing import tiny_mattersim_checkpoint
+
+    path = tiny_mattersim_checkpoint(Path(tmp) / "mattersim" / "tiny.pth", seed=0)
+    return load(str(path), LoadContext())
+
+
+FAMILY = Family(
+    name="mattersim",
+    usage="mattersim:1M|5M|PATH.pth",
+    load=load,
+    statuses=statuses,
+    display="MatterSim",
+    origin="pretrained",
+    level_of_theory=LEVEL_OF_THEORY,
+    conservative=True,
+    packages=("mattersim",),
+    tiny=_tiny,
+)

@@ -1,4 +1,4 @@
-"""Model specs -> :class:`~baselines.interface.ForceField` factories.
+"""Model specs -> :class:`~baselines.interface.ForceField`, and every family's declaration.
 
 A spec is ``FAMILY`` or ``FAMILY:ARG``::
 
@@ -9,7 +9,9 @@ A spec is ``FAMILY`` or ``FAMILY:ARG``::
     chgnet[:VERSION]          CHGNet pretrained weights shipped in its wheel
     sevennet[:NAME]           SevenNet pretrained weights shipped in its wheel
 
-Heavy packages are imported only inside the factory. A spec that cannot be loaded here raises
+Each family is one module ending in ``FAMILY = Family(...)`` (:mod:`baselines.family`), listed
+once in :data:`FAMILY_MODULES`. Family modules import heavy packages only inside their loaders and
+trainers, so reading a declaration is cheap. A spec that cannot be loaded here raises
 :class:`~baselines.interface.ModelUnavailable` with one line saying why and what to do.
 """
 
@@ -18,12 +20,24 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass
 
+from baselines.family import Family, Trainer
 from baselines.interface import ForceField, ModelUnavailable, TrainingData
+
+# family name -> the module that declares it (FAMILY = Family(...)); one line per family.
+FAMILY_MODULES: dict[str, str] = {
+    "adapt": "baselines.adapt",
+    "mace": "baselines.mace",
+    "mattersim": "baselines.mattersim",
+    "chgnet": "baselines.chgnet",
+    "sevennet": "baselines.sevennet",
+    "zero": "baselines.zero",
+}
+_DECLARED: dict[str, Family] = {}
 
 
 @dataclass(frozen=True)
 class LoadContext:
-    """What a factory may use besides its spec argument.
+    """What a loader may use besides its spec argument.
 
     device:     "cpu" or "cuda[:i]"
     train_data: the dataset whose train split a model was (or is to be) fitted on; the zero
@@ -42,67 +56,73 @@ class ModelStatus:
     reason: str  # why not, or a short description when available
 
 
-@dataclass(frozen=True)
-class Family:
-    name: str
-    factory: str  # "module:function(arg: str, ctx: LoadContext) -> ForceField"
-    statuses: str  # "module:function() -> list[ModelStatus]"
-    usage: str
+def register(module: str, family: Family | None = None) -> Family:
+    """Add a family at run time: its module name (which declares FAMILY), or a Family object
+    directly (tests). Returns the declaration."""
+    if family is None:
+        family = importlib.import_module(module).FAMILY
+    FAMILY_MODULES[family.name] = module
+    _DECLARED[family.name] = family
+    return family
 
 
-FAMILIES: dict[str, Family] = {}
+def unregister(name: str) -> None:
+    FAMILY_MODULES.pop(name, None)
+    _DECLARED.pop(name, None)
 
 
-def register(family: Family) -> None:
-    FAMILIES[family.name] = family
+def family(name: str) -> Family:
+    """The declaration of family ``name`` (imports its module, which imports nothing heavy)."""
+    if name not in _DECLARED:
+        if name not in FAMILY_MODULES:
+            raise KeyError(f"unknown model family {name!r}; known: {', '.join(FAMILY_MODULES)}")
+        declared = importlib.import_module(FAMILY_MODULES[name]).FAMILY
+        if declared.name != name:
+            raise ValueError(
+                f"{FAMILY_MODULES[name]} declares family {declared.name!r}, not {name!r}"
+            )
+        _DECLARED[name] = declared
+    return _DECLARED[name]
 
 
-for _fam in (
-    Family("zero", "baselines.zero:load", "baselines.zero:statuses", "zero"),
-    Family("adapt", "baselines.adapt:load", "baselines.adapt:statuses", "adapt:RUN_DIR"),
-    Family("mace", "baselines.mace:load", "baselines.mace:statuses", "mace:PATH.model"),
-    Family(
-        "mattersim",
-        "baselines.mattersim:load",
-        "baselines.mattersim:statuses",
-        "mattersim:1M|5M|PATH.pth",
-    ),
-    Family("chgnet", "baselines.chgnet:load", "baselines.chgnet:statuses", "chgnet[:VERSION]"),
-    Family("sevennet", "baselines.sevennet:load", "baselines.sevennet:statuses", "sevennet[:NAME]"),
-):
-    register(_fam)
+def families() -> list[Family]:
+    return [family(n) for n in FAMILY_MODULES]
 
 
-def _resolve(target: str):
-    module, _, attr = target.partition(":")
-    try:
-        return getattr(importlib.import_module(module), attr)
-    except ImportError as exc:  # the wrapper module or its package is missing
-        raise ModelUnavailable(f"{target}: cannot import ({exc})") from exc
+def trainer(kind: str) -> tuple[Family, Trainer]:
+    """The family and trainer of a train-block kind ("adapt-force", "mace", ...)."""
+    for fam in families():
+        for t in fam.trainers:
+            if t.kind == kind:
+                return fam, t
+    raise KeyError(kind)
+
+
+def train_kinds() -> list[str]:
+    return [t.kind for fam in families() for t in fam.trainers]
 
 
 def parse_spec(spec: str) -> tuple[str, str]:
     """'mace:runs/x.model' -> ('mace', 'runs/x.model'); 'zero' -> ('zero', '')."""
-    family, _, arg = spec.strip().partition(":")
-    if family not in FAMILIES:
-        known = ", ".join(f.usage for f in FAMILIES.values())
+    name, _, arg = spec.strip().partition(":")
+    if name not in FAMILY_MODULES:
+        known = ", ".join(f.usage for f in families())
         raise ValueError(f"unknown model spec {spec!r}; known: {known}")
-    return family, arg
+    return name, arg
 
 
 def load_model(spec: str, ctx: LoadContext | None = None) -> ForceField:
     """Build the ForceField a spec names (raises ModelUnavailable with a one-line reason)."""
-    family, arg = parse_spec(spec)
-    factory = _resolve(FAMILIES[family].factory)
-    return factory(arg, ctx or LoadContext())
+    name, arg = parse_spec(spec)
+    return family(name).load(arg, ctx or LoadContext())
 
 
 def model_statuses() -> list[ModelStatus]:
     """Every family's concrete specs here, available or not, with the reason."""
     out: list[ModelStatus] = []
-    for fam in FAMILIES.values():
+    for fam in families():
         try:
-            out.extend(_resolve(fam.statuses)())
+            out.extend(fam.statuses())
         except ModelUnavailable as exc:
             out.append(ModelStatus(fam.usage, False, str(exc)))
     return out

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib.util
 
+from baselines.family import Family
 from baselines.interface import ModelUnavailable
 from baselines.registry import LoadContext, ModelStatus
 
@@ -33,3 +34,16 @@ def load(arg: str, ctx: LoadContext):
 
 def statuses() -> list[ModelStatus]:
     return [ModelStatus("sevennet", False, REASON)]
+
+
+FAMILY = Family(
+    name="sevennet",
+    usage="sevennet[:NAME]",
+    load=load,
+    statuses=statuses,
+    display="SevenNet",
+    origin="pretrained",
+    conservative=True,
+    packages=("sevenn",),
+    tiny=None,  # not installable next to mace-torch (see the module docstring)
+)

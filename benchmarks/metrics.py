@@ -1,21 +1,14 @@
-"""Force and energy error metrics: pure functions of arrays (they never call a model).
+"""Force and energy error metrics: one :class:`Metric` entry each, pure functions of arrays
+(they never call a model).
 
-Definitions (the report quotes them). Per atom i, F_i is the reference force and F̂_i the
-predicted one (eV/Å); per structure s, E_s / Ê_s are total energies (eV) and n_s its atom count.
+A metric is one entry in :data:`METRICS` (:func:`register_metric`): name, unit, report label,
+which direction is better, the definition the report quotes, and the function. The runner's
+metric rows, the report's tables and definitions, and `adapt-bench check` read this registry.
 
-    force_mae              mean over atoms and Cartesian components of |F̂_ia − F_ia|      eV/Å
-    force_mae_vector       mean over atoms of the per-atom error norm |F̂_i − F_i|          eV/Å
-    force_rmse             sqrt(mean over atoms and components of (F̂_ia − F_ia)²)          eV/Å
-    force_angle            mean over atoms of arccos(clamp(F̂_i·F_i / (|F̂_i||F_i|), −1, 1)),
-                           in degrees (ADAPT paper, Appendix C.1). Atoms where |F_i| or |F̂_i|
-                           is below ANGLE_MIN_NORM have no direction and are left out; the row's
-                           n counts the atoms that were kept. A model that predicts exactly zero
-                           forces therefore has no angle (value NaN, n = 0).
-    force_magnitude_error  mean over atoms of ||F̂_i| − |F_i||                              eV/Å
-    energy_mae             mean over structures of |Ê_s − E_s|                         eV/structure
-    energy_mae_per_atom    1000 · mean over structures of |Ê_s − E_s| / n_s             meV/atom
-    energy_mae_aligned,    the same after level-of-theory alignment (see below)
-    energy_mae_aligned_per_atom
+Per atom i, F_i is the reference force and F̂_i the predicted one (eV/Å); per structure s,
+E_s / Ê_s are total energies (eV) and n_s its atom count. Atom metrics get the (N, 3) eV/Å
+arrays of the atoms whose forces are finite in both; structure metrics the (M,) energies (eV) and
+atom counts of the structures whose energies are finite in both.
 
 Subsets (the ``subset`` column): ``all`` atoms/structures; ``defect`` = atoms within
 DEFECT_RADIUS of a defect site or vacancy (minimum image, positions of the frame evaluated);
@@ -40,7 +33,8 @@ from __future__ import annotations
 import logging
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -63,73 +57,147 @@ DEFECT_RADIUS = 4.2
 # Force vectors shorter than this (eV/Å) have no direction; such atoms are left out of the angle.
 ANGLE_MIN_NORM = 1e-8
 
-FORCE_METRICS = {  # metric -> unit
-    "force_mae": "eV/Å",
-    "force_mae_vector": "eV/Å",
-    "force_rmse": "eV/Å",
-    "force_angle": "deg",
-    "force_magnitude_error": "eV/Å",
-}
-ENERGY_METRICS = {"energy_mae": "eV", "energy_mae_per_atom": "meV/atom"}
-ALIGNED_ENERGY_METRICS = {
-    "energy_mae_aligned": "eV",
-    "energy_mae_aligned_per_atom": "meV/atom",
-}
 
+@dataclass(frozen=True)
+class Metric:
+    """One accuracy metric.
 
-def force_errors(f_pred: np.ndarray, f_ref: np.ndarray) -> dict[str, float]:
-    """Force metrics of (N, 3) eV/Å arrays (definitions in the module docstring).
-
-    Rows where either array is not finite are left out. Returns the FORCE_METRICS keys plus
-    ``n_atoms`` (atoms used) and ``n_angle`` (atoms kept for the angle). With no atoms every
-    metric is NaN.
+    over     "atoms": compute(f_pred (N, 3), f_ref (N, 3)) -> (value, n atoms used), eV/Å in;
+             "structures": compute(e_pred (M,), e_ref (M,), n_atoms (M,)) -> value, eV in
+    aligned  a structure metric computed on level-of-theory aligned predictions
+    better   "lower" (errors) or "higher" (similarities): what `adapt-bench check` calls a
+             regression
     """
+
+    name: str
+    unit: str
+    label: str
+    better: str
+    definition: str
+    over: str
+    compute: Callable
+    aligned: bool = False
+
+    def __post_init__(self):
+        if self.over not in ("atoms", "structures") or self.better not in ("lower", "higher"):
+            raise ValueError(f"metric {self.name}: over atoms|structures, better lower|higher")
+
+
+METRICS: dict[str, Metric] = {}
+
+
+def register_metric(metric: Metric) -> Metric:
+    METRICS[metric.name] = metric
+    return metric
+
+
+def metrics_over(over: str, aligned: bool = False) -> list[Metric]:
+    """The registered metrics of one kind, in registration order (the row order)."""
+    return [m for m in METRICS.values() if m.over == over and m.aligned == aligned]
+
+
+def _angle(f_pred: np.ndarray, f_ref: np.ndarray) -> tuple[float, int]:
+    norm_pred = np.linalg.norm(f_pred, axis=1)
+    norm_ref = np.linalg.norm(f_ref, axis=1)
+    has_dir = (norm_pred >= ANGLE_MIN_NORM) & (norm_ref >= ANGLE_MIN_NORM)
+    if not has_dir.any():
+        return math.nan, 0
+    cos = np.einsum("ij,ij->i", f_pred[has_dir], f_ref[has_dir])
+    cos /= norm_pred[has_dir] * norm_ref[has_dir]
+    return float(np.degrees(np.arccos(np.clip(cos, -1.0, 1.0))).mean()), int(has_dir.sum())
+
+
+def _magnitude(f_pred: np.ndarray, f_ref: np.ndarray) -> tuple[float, int]:
+    norms = np.linalg.norm(f_pred, axis=1) - np.linalg.norm(f_ref, axis=1)
+    return float(np.abs(norms).mean()), len(f_ref)
+
+
+ALIGNED_TEXT = " after level-of-theory alignment (per-element reference energies, see below)"
+for _m in (
+    Metric("force_mae", "eV/Å", "Force MAE", "lower",
+           "mean over atoms i and Cartesian components a of |F̂_ia − F_ia|, F the reference and "
+           "F̂ the predicted force. This is the number of the paper's Fig. 4.",
+           "atoms", lambda p, r: (float(np.abs(p - r).mean()), len(r))),
+    Metric("force_mae_vector", "eV/Å", "Force MAE, vectors", "lower",
+           "mean over atoms of the norm of the per-atom error vector |F̂_i − F_i|; larger than "
+           "the component MAE for the same predictions.",
+           "atoms", lambda p, r: (float(np.linalg.norm(p - r, axis=1).mean()), len(r))),
+    Metric("force_rmse", "eV/Å", "Force RMSE", "lower",
+           "square root of the mean over atoms and components of (F̂_ia − F_ia)².",
+           "atoms", lambda p, r: (float(np.sqrt(((p - r) ** 2).mean())), len(r))),
+    Metric("force_angle", "deg", "Angle error", "lower",
+           "mean over atoms of arccos(F̂_i·F_i / (|F̂_i| |F_i|)) · 180/π with the cosine clamped "
+           "to [−1, 1] (paper Appendix C.1). Atoms where either force is shorter than "
+           f"{ANGLE_MIN_NORM:g} eV/Å have no direction and are left out (the row's n counts the "
+           "atoms kept), so a model that predicts zero forces has no angle (–). 0° is a perfect "
+           "direction, 90° an uncorrelated one.",
+           "atoms", _angle),
+    Metric("force_magnitude_error", "eV/Å", "Magnitude error", "lower",
+           "mean over atoms of ||F̂_i| − |F_i||. With the angle it tells a model that learned the "
+           "forces from one that scores a small MAE by predicting small forces everywhere.",
+           "atoms", _magnitude),
+    Metric("energy_mae", "eV", "Energy MAE", "lower",
+           "mean over structures of |Ê_s − E_s| of total energies.",
+           "structures", lambda p, r, n: float(np.abs(p - r).mean())),
+    Metric("energy_mae_per_atom", "meV/atom", "Energy MAE", "lower",
+           "1000 · mean over structures of |Ê_s − E_s| / n_s.",
+           "structures", lambda p, r, n: float(1000.0 * (np.abs(p - r) / n).mean())),
+    Metric("energy_mae_aligned", "eV", "Energy MAE aligned", "lower",
+           "energy MAE" + ALIGNED_TEXT + ".",
+           "structures", lambda p, r, n: float(np.abs(p - r).mean()), aligned=True),
+    Metric("energy_mae_aligned_per_atom", "meV/atom", "Energy MAE aligned", "lower",
+           "energy MAE per atom" + ALIGNED_TEXT + ".",
+           "structures", lambda p, r, n: float(1000.0 * (np.abs(p - r) / n).mean()), aligned=True),
+):  # fmt: skip
+    register_metric(_m)
+
+
+def _finite_rows(f_pred, f_ref) -> tuple[np.ndarray, np.ndarray]:
     f_pred = np.asarray(f_pred, dtype=float).reshape(-1, 3)
     f_ref = np.asarray(f_ref, dtype=float).reshape(-1, 3)
     if f_pred.shape != f_ref.shape:
         raise ValueError(f"force arrays differ in shape: pred {f_pred.shape}, ref {f_ref.shape}")
     ok = np.isfinite(f_pred).all(axis=1) & np.isfinite(f_ref).all(axis=1)
-    f_pred, f_ref = f_pred[ok], f_ref[ok]
-    n = len(f_ref)
-    if n == 0:
-        out = dict.fromkeys(FORCE_METRICS, math.nan)
-        return out | {"n_atoms": 0, "n_angle": 0}
-    diff = f_pred - f_ref
-    norm_pred = np.linalg.norm(f_pred, axis=1)
-    norm_ref = np.linalg.norm(f_ref, axis=1)
-    has_dir = (norm_pred >= ANGLE_MIN_NORM) & (norm_ref >= ANGLE_MIN_NORM)
-    if has_dir.any():
-        cos = np.einsum("ij,ij->i", f_pred[has_dir], f_ref[has_dir])
-        cos /= norm_pred[has_dir] * norm_ref[has_dir]
-        angle = float(np.degrees(np.arccos(np.clip(cos, -1.0, 1.0))).mean())
-    else:
-        angle = math.nan
-    return {
-        "force_mae": float(np.abs(diff).mean()),
-        "force_mae_vector": float(np.linalg.norm(diff, axis=1).mean()),
-        "force_rmse": float(np.sqrt((diff**2).mean())),
-        "force_angle": angle,
-        "force_magnitude_error": float(np.abs(norm_pred - norm_ref).mean()),
-        "n_atoms": int(n),
-        "n_angle": int(has_dir.sum()),
-    }
+    return f_pred[ok], f_ref[ok]
 
 
-def energy_errors(e_pred: np.ndarray, e_ref: np.ndarray, n_atoms: np.ndarray) -> dict[str, float]:
-    """energy_mae (eV/structure) and energy_mae_per_atom (meV/atom) over structures where both
-    energies are finite; ``n_structures`` says how many. NaN metrics when there are none."""
+def force_metrics(f_pred: np.ndarray, f_ref: np.ndarray) -> dict[str, tuple[float, int]]:
+    """{metric: (value, n atoms used)} for every atom metric, on the rows where both (N, 3) eV/Å
+    arrays are finite; {} when there are none."""
+    f_pred, f_ref = _finite_rows(f_pred, f_ref)
+    if len(f_ref) == 0:
+        return {}
+    return {m.name: m.compute(f_pred, f_ref) for m in metrics_over("atoms")}
+
+
+def force_errors(f_pred: np.ndarray, f_ref: np.ndarray) -> dict[str, float]:
+    """Every atom metric's value plus ``n_atoms`` (atoms used) and ``n_angle`` (atoms kept for
+    the angle); NaN metrics and zero counts with no finite rows."""
+    res = force_metrics(f_pred, f_ref)
+    if not res:
+        return dict.fromkeys((m.name for m in metrics_over("atoms")), math.nan) | {
+            "n_atoms": 0,
+            "n_angle": 0,
+        }
+    values = {k: v for k, (v, _) in res.items()}
+    return values | {"n_atoms": res["force_mae"][1], "n_angle": res["force_angle"][1]}
+
+
+def energy_errors(
+    e_pred: np.ndarray, e_ref: np.ndarray, n_atoms: np.ndarray, aligned: bool = False
+) -> dict[str, float]:
+    """Every (aligned) structure metric's value over the structures where both energies (eV)
+    are finite, plus ``n_structures`` (how many); NaN metrics when there are none."""
     e_pred = np.asarray(e_pred, dtype=float)
     e_ref = np.asarray(e_ref, dtype=float)
     n_atoms = np.asarray(n_atoms, dtype=float)
     ok = np.isfinite(e_pred) & np.isfinite(e_ref)
+    names = [m.name for m in metrics_over("structures", aligned)]
     if not ok.any():
-        return dict.fromkeys(ENERGY_METRICS, math.nan) | {"n_structures": 0}
-    err = np.abs(e_pred[ok] - e_ref[ok])
-    return {
-        "energy_mae": float(err.mean()),
-        "energy_mae_per_atom": float(1000.0 * (err / n_atoms[ok]).mean()),
-        "n_structures": int(ok.sum()),
-    }
+        return dict.fromkeys(names, math.nan) | {"n_structures": 0}
+    p, r, n = e_pred[ok], e_ref[ok], n_atoms[ok]
+    values = {m.name: m.compute(p, r, n) for m in metrics_over("structures", aligned)}
+    return values | {"n_structures": int(ok.sum())}
 
 
 def fit_element_references(
@@ -235,13 +303,12 @@ def metric_rows(
         for subset, amask in atom_subsets:
             if not amask.any():
                 continue
-            res = force_errors(ps.forces_pred[amask], ps.forces_ref[amask])
-            if res["n_atoms"] == 0:
+            res = force_metrics(ps.forces_pred[amask], ps.forces_ref[amask])
+            if not res:
                 continue
             frame_sel = np.unique(atom_frame[amask])
-            for metric, unit in FORCE_METRICS.items():
-                n = res["n_angle"] if metric == "force_angle" else res["n_atoms"]
-                add(subset, frame_sel, metric, unit, res[metric], n)
+            for metric, (value, n) in res.items():
+                add(subset, frame_sel, metric, METRICS[metric].unit, value, n)
 
     if has_energy:
         frame_subsets = [("all", np.ones(len(ps.n_atoms), dtype=bool))] + [
@@ -255,16 +322,13 @@ def metric_rows(
             )
         for subset, fmask in frame_subsets:
             frame_sel = np.flatnonzero(fmask)
-            res = energy_errors(ps.energy_pred[fmask], ps.energy_ref[fmask], ps.n_atoms[fmask])
-            if res["n_structures"]:
-                for metric, unit in ENERGY_METRICS.items():
-                    add(subset, frame_sel, metric, unit, res[metric], res["n_structures"])
-            if aligned is None:
-                continue
-            res = energy_errors(aligned[fmask], ps.energy_ref[fmask], ps.n_atoms[fmask])
-            if res["n_structures"]:
-                for (metric, unit), key in zip(
-                    ALIGNED_ENERGY_METRICS.items(), ENERGY_METRICS, strict=True
-                ):
-                    add(subset, frame_sel, metric, unit, res[key], res["n_structures"])
+            for pred, is_aligned in ((ps.energy_pred, False), (aligned, True)):
+                if pred is None:
+                    continue
+                res = energy_errors(
+                    pred[fmask], ps.energy_ref[fmask], ps.n_atoms[fmask], is_aligned
+                )
+                n = res.pop("n_structures")
+                for metric, value in res.items() if n else ():
+                    add(subset, frame_sel, metric, METRICS[metric].unit, value, n)
     return rows

@@ -12,10 +12,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from adapt.fileio import digest
 from baselines.paths import cache_dir
+from baselines.registry import FAMILY_MODULES
 from benchmarks.data.dataset import Dataset
-from benchmarks.results import ResultsDir, code_version, digest
+from benchmarks.results import ResultsDir
 from benchmarks.slots import ModelSlot
+from benchmarks.source_hash import code_version
 from benchmarks.suite import Suite
 from benchmarks.units import (
     EVAL_CODE,
@@ -23,7 +26,6 @@ from benchmarks.units import (
     TIMING_CODE,
     energy_refs,
     evaluate,
-    family_code,
     lot_mismatch,
     relax_row,
     relax_targets,
@@ -71,7 +73,7 @@ def plan_units(
         return frames_cache[key]
 
     def code(parts: tuple[str, ...], slot: ModelSlot) -> str:
-        return code_version(*parts, *family_code(slot.ff.info.family))
+        return code_version(*parts, FAMILY_MODULES[slot.ff.info.family])
 
     if "metrics" in suite.tasks:
         for slot in ready:

@@ -18,11 +18,9 @@ Cache keys are sha256 digests of JSON "key material": what the unit's result dep
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from collections.abc import Iterable
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +44,7 @@ TIMING_COLUMNS = [
     "atoms_steps_per_s", "peak_mem_mb", "device", "hardware", "run_id", "comparable_within",
 ]  # fmt: skip
 MODELS_COLUMNS = [
-    "name", "spec", "group", "display_name", "family", "n_params", "device", "dtype",
+    "name", "spec", "group", "display_name", "family", "origin", "role", "n_params", "device", "dtype",
     "level_of_theory", "conservative", "predicts_energy", "predicts_forces", "checkpoint",
     "checkpoint_sha256", "status", "reason",
 ]  # fmt: skip
@@ -57,7 +55,6 @@ TABLES = {
     "models.csv": MODELS_COLUMNS,
 }
 INT_COLUMNS = {"n", "n_params", "steps", "max_steps", "n_atoms", "batch", "repeats", "n_frames"}
-CODE_PACKAGES = ("adapt", "baselines", "benchmarks")
 
 
 # ---------------------------------------------------------------- atomic writes
@@ -88,34 +85,6 @@ def write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
 
 
 # ---------------------------------------------------------------- keys
-
-
-def digest(material: Any) -> str:
-    """sha256 of the canonical JSON of ``material`` (sorted keys)."""
-    text = json.dumps(json_safe(material), sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-@cache
-def code_version(*parts: str) -> str:
-    """Version + sha256 of the Python sources under ``parts`` (packages or files relative to the
-    repository root; default: adapt, baselines, benchmarks): an edit to code that computes a
-    result invalidates the cached result."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        ver = version("adapt-bench")
-    except PackageNotFoundError:  # pragma: no cover - running from a plain checkout
-        ver = "0"
-    root = Path(__file__).resolve().parent.parent
-    h = hashlib.sha256(ver.encode())
-    for part in parts or CODE_PACKAGES:
-        target = root / part
-        files = [target] if target.is_file() else sorted(target.rglob("*.py"))
-        for path in files:
-            h.update(str(path.relative_to(root)).encode())
-            h.update(path.read_bytes())
-    return f"{ver}+{h.hexdigest()[:16]}"
 
 
 def slug(text: str) -> str:
@@ -175,4 +144,3 @@ class ResultsDir:
         }
         write_json(self.unit_path(task, key), entry)
         return entry
-

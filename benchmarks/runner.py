@@ -25,11 +25,13 @@ from pathlib import Path
 
 from adapt.fileio import write_json
 from baselines.paths import cache_dir, progress_enabled
+from baselines.registry import FAMILY_MODULES
 from benchmarks.data.dataset import Dataset
 from benchmarks.plan import Unit, plan_units
 from benchmarks.provenance import Provenance
-from benchmarks.results import ResultsDir, code_version
+from benchmarks.results import ResultsDir
 from benchmarks.slots import ModelSlot, models_row, one_line, prepare_model
+from benchmarks.source_hash import code_version
 from benchmarks.suite import Suite, SuiteError
 from benchmarks.units import training_rows
 
@@ -126,7 +128,7 @@ def run_suite(suite: Suite, out: str | Path, *, train_root: str | Path | None = 
                 "status": state["status"],
                 "suite": suite.as_dict(),
                 "provenance": prov.as_dict(),
-                "code_version": code_version(),
+                "code_version": code_version("benchmarks.runner", *FAMILY_MODULES.values()),
                 "datasets": [_dataset_facts(d, datasets[d.name]) for d in suite.datasets],
                 "models": [
                     {"name": s.label, "spec": s.spec, "status": s.status, "reason": s.reason}
@@ -165,8 +167,7 @@ def run_suite(suite: Suite, out: str | Path, *, train_root: str | Path | None = 
         if "timing" in suite.tasks:
             for slot in slots:
                 if slot.status == "ok" and slot.jobs:
-                    jobs = [(job.kind, path) for job, path in slot.jobs]
-                    for row in training_rows(slot.label, slot.ff.info.family, jobs):
+                    for row in training_rows(slot.label, slot.ff.info.family, slot.jobs):
                         rows["timing"].append(_fill_hardware(row, suite.device))
     except BaseException:
         state["status"] = "interrupted"

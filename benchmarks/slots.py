@@ -7,16 +7,16 @@ way it is a models.csv row, never a crash of the run.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from adapt.fileio import digest
 from baselines.interface import ForceField, ModelUnavailable
+from baselines.registry import family, parse_spec, trainer
 from benchmarks.data.dataset import Dataset
 from benchmarks.provenance import package_versions
-from benchmarks.results import digest
 from benchmarks.suite import ModelEntry, Suite
 
 log = logging.getLogger(__name__)
@@ -31,7 +31,7 @@ class ModelSlot:
     ff: ForceField | None = None
     status: str = "ok"  # ok | skipped | failed
     reason: str = ""
-    jobs: tuple = ()  # ((TrainJob, output path), ...) of a trained entry
+    jobs: tuple = ()  # TrainedJob, ... of a trained entry
     key: str = ""  # model identity for cache keys
 
     @property
@@ -51,11 +51,8 @@ def model_key(ff: ForceField, train_data: Dataset | None) -> str:
         material["spec"] = info.spec
         material["extra"] = {k: str(v) for k, v in sorted(info.extra.items())}
     material["train_data"] = train_data.sha256 if train_data is not None else None
-    material["versions"] = package_versions(("torch", _FAMILY_PACKAGE.get(info.family, "torch")))
+    material["versions"] = package_versions(("torch", *family(info.family).packages))
     return digest(material)[:20]
-
-
-_FAMILY_PACKAGE = {"mace": "mace-torch", "mattersim": "mattersim", "chgnet": "chgnet"}
 
 
 def prepare_model(
@@ -93,8 +90,18 @@ def one_line(text: str, limit: int = 400) -> str:
     return out if len(out) <= limit else out[: limit - 3] + "..."
 
 
+def family_of(slot: ModelSlot):
+    """The registry's declaration of the slot's family (from its spec, or its train block)."""
+    if slot.spec:
+        return family(parse_spec(slot.spec)[0])
+    return trainer(slot.entry.train[0].kind)[0]
+
+
 def models_row(slot: ModelSlot) -> dict:
-    overrides = {k: v for job in slot.entry.train for k, v in job.overrides}
+    """models.csv row: the suite entry, its status, the model's ModelInfo, the family's
+    ``origin``/``role`` and the family's extra columns (baselines.family.ReportColumn)."""
+    fam = family_of(slot)
+    options = {k: v for job in slot.entry.train for k, v in job.overrides}
     row = {
         "name": slot.label,
         "spec": slot.spec or "",
@@ -102,25 +109,14 @@ def models_row(slot: ModelSlot) -> dict:
         "status": slot.status,
         "reason": slot.reason,
         "train": ";".join(f"{j.kind}:{j.preset}:{j.epochs or ''}" for j in slot.entry.train),
+        "origin": fam.origin_of(bool(slot.entry.train), slot.entry.group),
+        "role": fam.role,
     }
-    if slot.entry.group == "energy_architectures":
-        row["energy_arch"] = overrides.get("arch", "mlp_residual")
-    if slot.entry.group == "attention_radius":
-        row["attention_radius"] = overrides.get("attention_radius", "full")
-        row["allowed_interactions"] = _allowed_interactions(slot)
+    for col in fam.columns:
+        if not col.groups or slot.entry.group in col.groups:
+            row[col.name] = col.value(slot.jobs, options)
     if slot.ff is not None:
         info = slot.ff.info.as_dict()
         extra = info.pop("extra")
         row |= {"display_name": info.pop("name")} | info | {"spec": slot.spec, "extra": extra}
     return row
-
-
-def _allowed_interactions(slot: ModelSlot) -> float | None:
-    """% of atom pairs inside the attention radius (recorded in the force checkpoint)."""
-
-    for job, path in slot.jobs:
-        meta = Path(path) / "checkpoint.json"
-        if job.kind == "adapt-force" and meta.is_file():
-            frac = json.loads(meta.read_text()).get("allowed_interactions")
-            return None if frac is None else 100.0 * float(frac)
-    return None

@@ -46,7 +46,6 @@ from typing import Any
 
 SUITES_DIR = Path(__file__).parent / "suites"
 TASKS = ("metrics", "relax", "timing")
-TRAIN_KINDS = ("adapt-force", "adapt-energy", "mace")
 SPLIT_NAMES = ("train", "val", "test", "all")
 GROUPS = ("main", "energy_architectures", "attention_radius", "foundation")
 
@@ -87,7 +86,7 @@ class DatasetEntry:
 class TrainJob:
     """Train one model on a dataset's train/val split (the runner caches the result).
 
-    kind:       "adapt-force" | "adapt-energy" | "mace"
+    kind:       a train-block kind a family declares ("adapt-force", "adapt-energy", "mace")
     preset:     the trainer's preset name ("tiny", "small", "large" for ADAPT; "tiny", "paper" for MACE)
     epochs:     None = the preset's default
     seed:       None = the suite's seed
@@ -403,13 +402,17 @@ def _model(raw, where: _Where, key: str, first_dataset: str) -> ModelEntry:
             data=where.str(m, "data", default=first_dataset, prefix=p),
             group=group,
         )
-    train = where.table(m["train"], p + "train", set(TRAIN_KINDS))
+    from baselines.registry import train_kinds, trainer
+
+    kinds = train_kinds()
+    train = where.table(m["train"], p + "train", set(kinds))
     if not train:
-        where.fail(p + "train", f"empty train block; give one or more of {list(TRAIN_KINDS)}")
-    if "mace" in train and len(train) > 1:
-        where.fail(p + "train", "mace trains alone; adapt-force and adapt-energy go together")
-    jobs = tuple(_job(k, train[k], where, f"{p}train.{k}") for k in TRAIN_KINDS if k in train)
-    default_name = "MACE" if "mace" in train else "ADAPT"
+        where.fail(p + "train", f"empty train block; give one or more of {kinds}")
+    fams = {trainer(k)[0].name for k in train}
+    if len(fams) > 1:
+        where.fail(p + "train", f"one train block trains one family's model, got {sorted(fams)}")
+    jobs = tuple(_job(k, train[k], where, f"{p}train.{k}") for k in kinds if k in train)
+    default_name = trainer(jobs[0].kind)[0].display
     default_name += " " + "/".join(sorted({j.preset for j in jobs}))
     return ModelEntry(
         name=where.str(m, "name", default=default_name, prefix=p),
@@ -445,25 +448,16 @@ def _job(kind: str, raw, where: _Where, key: str) -> TrainJob:
 
 
 def _check_trainer_settings(job: TrainJob, where: _Where, key: str) -> None:
-    """Presets and override names as the trainers know them (light imports, no torch)."""
-    if job.kind == "mace":
-        from baselines.mace_train import PRESETS
+    """Presets and override names as the family's trainer knows them (light imports, no torch)."""
+    from baselines.registry import trainer
 
-        if job.preset not in PRESETS:
-            where.fail(
-                key + ".preset", f"unknown MACE preset {job.preset!r}; use {sorted(PRESETS)}"
-            )
-        if job.overrides:
-            where.fail(key, f"mace takes preset, epochs and seed only, got {sorted(job.options)}")
-        return
-    from adapt import config
-
-    kind = job.kind.removeprefix("adapt-")
-    try:
-        base = (
-            config.force_preset(job.preset) if kind == "force" else config.energy_preset(job.preset)
+    fam, t = trainer(job.kind)
+    if job.preset not in t.presets:
+        where.fail(
+            key + ".preset", f"unknown {fam.display} preset {job.preset!r}; use {list(t.presets)}"
         )
-        config.apply_overrides(base, config.train_preset(kind, job.preset), job.options)
+    try:
+        t.check(job.preset, job.options)
     except (TypeError, ValueError) as exc:
         where.fail(key, str(exc))
 

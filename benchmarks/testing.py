@@ -3,18 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
-from ase import Atoms
-from ase.build import bulk
 
+from adapt.testing import si_cell  # noqa: F401 (tests import it from here too)
 from benchmarks.data.dataset import Dataset, DatasetWriter, Defect, TrajectoryRecord, labelled
-
-
-def si_cell(k: int = 1, dopant: str | None = "C") -> Atoms:
-    """Diamond Si, k x k x k conventional cells (8 k^3 atoms), atom 0 replaced by ``dopant``."""
-    atoms = bulk("Si", "diamond", a=5.431, cubic=True).repeat(k)
-    if dopant:
-        atoms.symbols[0] = dopant
-    return atoms
 
 
 def synthetic_dataset(

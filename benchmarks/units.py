@@ -15,37 +15,21 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 from ase import Atoms
 
+from baselines.family import TrainedJob
 from baselines.interface import ForceField, ModelInfo
 from benchmarks.data.dataset import Dataset, TrajectoryRecord
 
 log = logging.getLogger(__name__)
 
-# Sources whose edits invalidate cached units (benchmarks.results.code_version), plus the
-# model family's own code (family_code).
-EVAL_CODE = (
-    "baselines/interface.py",
-    "benchmarks/data/dataset.py",
-    "benchmarks/data/selections.py",
-    "benchmarks/metrics.py",
-    "benchmarks/predictions.py",
-    "benchmarks/units.py",
-)
-RELAX_CODE = (*EVAL_CODE, "benchmarks/relax.py", "benchmarks/structure_compare.py")
-TIMING_CODE = (*EVAL_CODE, "benchmarks/timing.py")
-_REPO = Path(__file__).resolve().parent.parent
-
-
-def family_code(family: str) -> tuple[str, ...]:
-    """The sources of a model family's wrapper (all of adapt/ for ADAPT)."""
-    if family == "adapt":
-        return ("adapt",)
-    path = f"baselines/{family}.py"
-    return (path,) if (_REPO / path).is_file() else ()
+# Modules whose code (with everything of ours they import: benchmarks.source_hash) makes each
+# task's result; the model family's module is added per model (benchmarks.plan).
+EVAL_CODE = ("benchmarks.units",)
+RELAX_CODE = ("benchmarks.units",)
+TIMING_CODE = ("benchmarks.units",)
 
 
 def lot_mismatch(info: ModelInfo, dataset: Dataset) -> bool:
@@ -230,38 +214,23 @@ def timing_rows(ff: ForceField, label: str, timing, seed: int) -> list[dict]:
             continue
         rows.append(_timing_row(label, ff.info.family, res))
     if timing.scaling:
-        sweep, note = _scaling_model(ff, max(timing.scaling))
+        sweep, note = ff.sized_for(8 * max(timing.scaling) ** 3)
         for res in time_scaling(sweep, timing.scaling, repeats=timing.scaling_repeats, seed=seed):
             res.note = "; ".join(x for x in (note, res.note) if x)
             rows.append(_timing_row(label, ff.info.family, res))
     return rows
 
 
-def _scaling_model(ff: ForceField, largest_k: int) -> tuple[ForceField, str]:
-    """The model to sweep: ADAPT's force network alone when its energy network cannot take the
-    largest size (it pads to max_atoms and refuses more), else the model itself."""
-    force = getattr(ff, "force", None)
-    energy = getattr(ff, "energy", None)
-    if ff.info.family != "adapt" or force is None or energy is None:
-        return ff, ""
-    limit = energy.model.cfg.max_atoms
-    if 8 * largest_k**3 <= limit:
-        return ff, ""
-    from baselines.adapt import ADAPTForceField
-
-    view = ADAPTForceField(force, None, spec=ff.info.spec, device=ff.info.device)
-    return view, f"force model only (energy model max_atoms={limit})"
-
-
-def training_rows(label: str, family: str, jobs: Sequence[tuple[str, Path]]) -> list[dict]:
-    """Per-epoch training time of each train job (task "train:<kind>"), from its logs:
-    ADAPT's metrics.jsonl, MACE's mace.json sidecar."""
+def training_rows(label: str, family: str, jobs: Sequence[TrainedJob]) -> list[dict]:
+    """Per-epoch training time of each train job (task "train:<kind>"), from the log its
+    trainer names (ADAPT's metrics.jsonl, MACE's mace.json sidecar)."""
+    from baselines.registry import trainer
     from benchmarks.timing import time_training_epochs
 
     rows = []
-    for kind, out in jobs:
-        out = Path(out)
-        log_file = out.parent / "mace.json" if out.is_file() else out / "metrics.jsonl"
+    for job in jobs:
+        kind = job.kind
+        log_file = trainer(kind)[1].epoch_log(job.output)
         if not log_file.is_file():
             log.warning("%s: no training log at %s: no epoch times", label, log_file)
             continue

@@ -1,14 +1,15 @@
 """The report's "Definitions" section: what every number means, in words.
 
-The wording follows the docstrings of the code that computes the numbers (benchmarks.metrics,
-benchmarks.data.selections, benchmarks.relax, benchmarks.structure_compare, benchmarks.timing);
-the constants are imported from there so the text cannot drift from the code.
+Each accuracy metric's text is its entry in the metric registry (benchmarks.metrics.METRICS);
+the rest follows the docstrings of the code that computes the numbers (benchmarks.data.selections,
+benchmarks.relax, benchmarks.structure_compare, benchmarks.timing), with the constants imported
+from there so the text cannot drift from the code.
 """
 
 from __future__ import annotations
 
 from benchmarks.data.selections import EARLY_FRACTION, EARLY_MAX
-from benchmarks.metrics import ANGLE_MIN_NORM, DEFECT_RADIUS
+from benchmarks.metrics import DEFECT_RADIUS, METRICS
 from reports.blocks import Block, Bullets, Heading, Para
 from reports.results import Results, find_key
 
@@ -19,29 +20,13 @@ def definitions(res: Results) -> list[Block]:
     except (TypeError, ValueError):
         radius = DEFECT_RADIUS
     pct = round(100 * EARLY_FRACTION)
-    accuracy = [
-        "**Force MAE** (eV/Å): mean over atoms i and Cartesian components a of "
-        "|F̂_ia − F_ia|, F the reference and F̂ the predicted force. This is the number of the "
-        "paper's Fig. 4.",
-        "**Force MAE, vectors** (eV/Å): mean over atoms of the norm of the per-atom error "
-        "vector |F̂_i − F_i|; larger than the component MAE for the same predictions.",
-        "**Force RMSE** (eV/Å): square root of the mean over atoms and components of "
-        "(F̂_ia − F_ia)².",
-        "**Angle error** (deg): mean over atoms of arccos(F̂_i·F_i / (|F̂_i| |F_i|)) · 180/π "
-        "with the cosine clamped to [−1, 1] (paper Appendix C.1). Atoms where either force is "
-        f"shorter than {ANGLE_MIN_NORM:g} eV/Å have no direction and are left out, so a model that "
-        "predicts zero forces has no angle (–). 0° is a perfect direction, 90° an uncorrelated one.",
-        "**Magnitude error** (eV/Å): mean over atoms of ||F̂_i| − |F_i||. With the "
-        "angle it tells a model that learned the forces from one that scores a small MAE by "
-        "predicting small forces everywhere.",
+    accuracy = [f"**{m.label}** ({m.unit}): {m.definition}" for m in METRICS.values()] + [
         f"**Defect region / bulk**: atoms within {radius:g} Å (minimum image) of a defect site "
         "or vacancy position of the evaluated frame (in diamond Si the first two neighbour "
         "shells), and the other atoms. Force metrics are given for all atoms, the defect region "
         "and the bulk; energies exist per structure, so only for all structures and per kind.",
         "**Per defect kind** (`kind=<kind>`): the frames of the trajectories of that defect kind.",
-        "**Energy MAE** (eV): mean over structures of |Ê_s − E_s| of total energies; per atom "
-        "(meV/atom): 1000 · mean of |Ê_s − E_s| / n_s.",
-        "**Aligned energy MAE** (level-of-theory mismatch): a model trained on other reference "
+        "**Alignment** (level-of-theory mismatch): a model trained on other reference "
         "data (e.g. a PBE foundation model scored on another level of theory) is off by a "
         "constant per element. Per-element reference energies μ_e are fitted by least squares "
         "(E_s ≈ Σ_e c_se μ_e, c_se atoms of element e) on the training split, once on the model's "
@@ -106,8 +91,9 @@ def definitions(res: Results) -> list[Block]:
         Bullets(timing),
         Heading(3, "Model order and markers"),
         Para(
-            "Rows are ordered ADAPT first, then models retrained on the benchmark's data, then "
-            "pretrained models, the zero baseline last; within each group by force MAE. "
+            "Rows are ordered: the models under study (ADAPT) first, then models trained here on "
+            "the benchmark's data, then pretrained models, trivial references (the zero "
+            "baseline) last; within each group by force MAE. "
             "† level-of-theory mismatch, ‡ ADAPT on a cell absent from its training data. "
             "– means empty: not applicable, not predicted (a model without energy) or not run."
         ),

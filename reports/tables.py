@@ -1,9 +1,10 @@
 """The report's tables, drawn from the result files (never from models or datasets).
 
-Model order, everywhere in the report: ADAPT first, then models retrained on the benchmark's data,
-then pretrained models, the zero baseline last; within each group by force MAE (ascending) on the
-table's view. "Pretrained" means models.csv group ``foundation``, family mattersim/chgnet/sevennet,
-a ``lot_mismatch`` flag, or a name that says so (pretrained, foundation, zero-shot, MP-0, MPA, OMAT).
+Model order, everywhere in the report: the models under study first (models.csv ``role``
+``subject``: ADAPT), then models trained here on the benchmark's data (``origin`` ``trained
+here``), then pretrained ones, trivial references (``role`` ``trivial``: zero forces) last; within
+each group by force MAE (ascending) on the table's view. ``role`` and ``origin`` come from each
+model family's declaration (baselines.family), written to models.csv by the runner.
 Models of the ablation groups (``energy_architectures``, ``attention_radius``) appear only in their
 own tables (reports.ablations), not in the main accuracy tables and figures.
 
@@ -15,7 +16,6 @@ data). ``no_energy`` leaves the energy cells empty ("–").
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,34 +35,31 @@ FLAG_NOTES = {
     "no_energy": "Models flagged `no_energy` predict no energy: their energy cells are empty.",
     "no_forces": "Models flagged `no_forces` predict no forces: their force cells are empty.",
 }
-PRETRAINED_FAMILIES = {"mattersim", "chgnet", "sevennet"}
-PRETRAINED_NAME = re.compile(r"pre-?trained|foundation|zero-?shot|\bmp-?0|\bmpa\b|omat", re.I)
 OK_STATUS = {"", "ok", "done", "loaded", "available", "evaluated", "success"}
 ABLATION_GROUPS = {"energy_architectures", "attention_radius"}
 
-# metric -> unit, from the code that computes them
-METRIC_UNITS = {**M.FORCE_METRICS, **M.ENERGY_METRICS, **M.ALIGNED_ENERGY_METRICS}
-FORCE_METRICS = list(M.FORCE_METRICS)
-ENERGY_METRICS = [*M.ENERGY_METRICS, *M.ALIGNED_ENERGY_METRICS]
-METRIC_LABELS = {
-    "force_mae": "Force MAE",
-    "force_mae_vector": "Force MAE, vectors",
-    "force_rmse": "Force RMSE",
-    "force_angle": "Angle error",
-    "force_magnitude_error": "Magnitude error",
-    "energy_mae": "Energy MAE",
-    "energy_mae_per_atom": "Energy MAE",
-    "energy_mae_aligned": "Energy MAE aligned",
-    "energy_mae_aligned_per_atom": "Energy MAE aligned",
-}
+
+def force_metrics() -> list[str]:
+    """Atom metrics of the metric registry (benchmarks.metrics.METRICS), in its order."""
+    return [m.name for m in M.metrics_over("atoms")]
+
+
+def energy_metrics() -> list[str]:
+    """Structure metrics, raw then aligned."""
+    return [m.name for m in (*M.metrics_over("structures"), *M.metrics_over("structures", True))]
+
+
+def unit(metric: str) -> str:
+    return M.METRICS[metric].unit if metric in M.METRICS else ""
 
 
 def label(metric: str) -> str:
-    return f"{METRIC_LABELS.get(metric, metric)} ({METRIC_UNITS.get(metric, '')})"
+    name = M.METRICS[metric].label if metric in M.METRICS else metric
+    return f"{name} ({unit(metric)})"
 
 
 def fmt_for(metric: str):
-    return UNIT_FORMATS.get(METRIC_UNITS.get(metric, ""), sig(4))
+    return UNIT_FORMATS.get(unit(metric), sig(4))
 
 
 @dataclass(frozen=True)
@@ -126,15 +123,12 @@ def model_facts(results: Results) -> dict[str, dict]:
     return facts
 
 
-def model_group(name: str, family: str, flags: set[str], group: str = "") -> int:
-    """0 ADAPT, 1 retrained on the benchmark's data, 2 pretrained, 3 zero baseline."""
-    family = family.lower()
-    if family == "adapt" or name.lower().startswith("adapt"):
-        return 0
-    if family == "zero" or name.lower() == "zero":
-        return 3
-    pretrained = family in PRETRAINED_FAMILIES or group == "foundation" or "lot_mismatch" in flags
-    return 2 if pretrained or PRETRAINED_NAME.search(name) else 1
+def model_group(facts: dict) -> int:
+    """0 under study, 1 trained here, 2 pretrained, 3 trivial reference (models.csv row)."""
+    role = str(facts.get("role") or "baseline")
+    if role in ("subject", "trivial"):
+        return 0 if role == "subject" else 3
+    return 2 if facts.get("origin") == "pretrained" else 1
 
 
 def suite_group(results: Results, name: str) -> str:
@@ -145,8 +139,7 @@ def suite_group(results: Results, name: str) -> str:
 def ordered_models(results: Results, view: View, models: list[str]) -> list[str]:
     piv = pivot(results, view, "all")
     force = piv["force_mae"] if "force_mae" in piv.columns else pd.Series(dtype=float)
-    fams = _families(results)
-    flags = model_flags(results, view)
+    facts = model_facts(results)
 
     def key(name: str):
         v = force.get(name, np.nan)
@@ -154,7 +147,7 @@ def ordered_models(results: Results, view: View, models: list[str]) -> list[str]
         return (
             group in ABLATION_GROUPS,
             group if group in ABLATION_GROUPS else "",
-            model_group(name, fams.get(name, ""), flags.get(name, set()), group),
+            model_group(facts.get(name, {})),
             math.inf if is_missing(v) else float(v),
             name,
         )
@@ -273,7 +266,7 @@ def force_region_table(results: Results, view: View) -> Table:
     models = view_models(results, view)
     flags = model_flags(results, view)
     piv = {s: pivot(results, view, s) for s in ("all", "defect", "bulk")}
-    metrics = [m for m in FORCE_METRICS if any(m in p.columns for p in piv.values())]
+    metrics = [m for m in force_metrics() if any(m in p.columns for p in piv.values())]
     rows = []
     for name in models:
         for region, p in piv.items():
@@ -296,16 +289,17 @@ def energy_table(results: Results, view: View) -> Table:
     models = view_models(results, view)
     flags = model_flags(results, view)
     p = pivot(results, view, "all")
+    metrics = energy_metrics()
     rows = [
         {"Model": display_name(n, flags.get(n, set()))}
-        | {label(m): value_of(p, n, m) for m in ENERGY_METRICS}
+        | {label(m): value_of(p, n, m) for m in metrics}
         for n in models
     ]
     return Table(
         key=f"energy__{view.key}",
         title=f"Energy metrics on {view.dataset}",
-        frame=pd.DataFrame(rows, columns=["Model", *map(label, ENERGY_METRICS)]),
-        formats={label(m): fmt_for(m) for m in ENERGY_METRICS},
+        frame=pd.DataFrame(rows, columns=["Model", *map(label, metrics)]),
+        formats={label(m): fmt_for(m) for m in metrics},
         caption=f"{view.describe()}. Raw and after per-element alignment (see Definitions).",
         notes=flag_notes(flags, models),
     )

@@ -16,7 +16,8 @@ from adapt.config import force_preset
 from adapt.energy_models import OversizeStructureError
 from adapt.testing import torch_threads
 from adapt.train import train_adapt
-from baselines.adapt import ADAPTCalculator, UnseenCellWarning, load_run, statuses
+from baselines.adapt import load_run, statuses
+from baselines.adapt_calculator import ADAPTCalculator, UnseenCellWarning
 from baselines.interface import ModelUnavailable
 from baselines.registry import LoadContext, load_model
 from baselines.testing import tiny_adapt_forcefield
@@ -48,8 +49,7 @@ def _metrics(ckpt):
 
 def test_tiny_model_overfits_a_handful_of_frames(tmp_path):
     ds = smooth_label_dataset(tmp_path / "ds", n_traj=2, n_frames=2, splits=("train", "val"))
-    ckpt = train_adapt("force", ds, tmp_path / "f", epochs=150, lr=3e-3, batch_size=2, loss="mse"
-    )
+    ckpt = train_adapt("force", ds, tmp_path / "f", epochs=150, lr=3e-3, batch_size=2, loss="mse")
     m = _metrics(ckpt)
     assert m[0]["train_loss"] / m[-1]["train_loss"] > 10, (m[0]["train_loss"], m[-1]["train_loss"])
     ckpt = train_adapt("energy", ds, tmp_path / "e", epochs=150, lr=3e-3, batch_size=2)

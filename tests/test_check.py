@@ -32,7 +32,7 @@ def test_within_tolerance_passes(tmp_path):
         tmp_path,
         [
             dict(metric="force_mae", value=0.1, rel=0.1),
-            dict(metric="soap_similarity", value=0.995, abs=0.01),
+            dict(metric="soap_similarity", value=0.995, abs=0.01, direction="higher"),
         ],
     )
     ok, text = check(run, base)
@@ -46,7 +46,7 @@ def test_only_regressions_fail(tmp_path):
         [
             dict(metric="force_mae", value=0.1),  # much better: passes
             dict(metric="energy_mae", value=0.1),  # 3x worse: fails
-            dict(metric="soap_similarity", value=0.9),  # higher is better: fails
+            dict(metric="soap_similarity", value=0.9, direction="higher"),  # fails
         ],
         tolerance={"abs": 0.0, "rel": 0.1},
     )
@@ -55,6 +55,13 @@ def test_only_regressions_fail(tmp_path):
     assert "2 of 3 metrics regressed" in text
     assert "energy_mae" in text and "soap_similarity" in text
     assert "force_mae" not in text.split("\n", 1)[1]
+
+
+def test_a_metric_outside_the_registry_needs_a_direction(tmp_path):
+    run = results_dir(tmp_path, {"force_mae": 0.1, "soap_similarity": 0.9})
+    base = baseline(tmp_path, [dict(metric="soap_similarity", value=0.9)])
+    with pytest.raises(BaselineError, match="unknown metric 'soap_similarity'"):
+        check(run, base)
 
 
 def test_both_direction_and_per_metric_tolerances(tmp_path):

@@ -44,7 +44,11 @@ def copy_repo(dest: Path) -> Path:
     [
         ("adapt/wrong.py", "from benchmarks.results import ResultsDir\n", "adapt is independent"),
         ("baselines/wrong.py", "import benchmarks.suite\n", "layers"),
-        ("benchmarks/wrong.py", "def f():\n    from reports.render import write_report\n", "layers"),
+        (
+            "benchmarks/wrong.py",
+            "def f():\n    from reports.render import write_report\n",
+            "layers",
+        ),
     ],
 )
 def test_a_wrong_import_breaks_a_contract(tmp_path, module, line, broken):

@@ -13,16 +13,14 @@ from baselines.interface import Prediction
 from baselines.zero import ZeroForceField
 from benchmarks.data.dataset import Defect
 from benchmarks.metrics import (
-    ALIGNED_ENERGY_METRICS,
     DEFECT_RADIUS,
-    ENERGY_METRICS,
-    FORCE_METRICS,
     aligned_energies,
     defect_region_mask,
     energy_errors,
     fit_element_references,
     force_errors,
     metric_rows,
+    metrics_over,
 )
 from benchmarks.predictions import PredictionSet
 from benchmarks.structure_compare import (
@@ -35,6 +33,9 @@ from benchmarks.structure_compare import (
 from benchmarks.testing import si_cell
 
 TOL = 1e-12
+FORCE_METRICS = [m.name for m in metrics_over("atoms")]
+ENERGY_METRICS = [m.name for m in metrics_over("structures")]
+ALIGNED_ENERGY_METRICS = [m.name for m in metrics_over("structures", aligned=True)]
 
 
 # ---------------------------------------------------------------- forces

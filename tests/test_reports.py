@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from baselines import registry
 from benchmarks.results import ResultsDir
 from reports import cli
 from reports.figures import force_angles
@@ -124,6 +125,8 @@ def make_results(root: Path, ablations: bool = False) -> Path:
         for i, (n, (f, _, o, fl, g)) in enumerate(models.items())
     ]  # fmt: skip
     for row in rows:  # as the runner writes them; the attention radius comes from run.json
+        fam = registry.family(row["family"])
+        row |= {"origin": fam.origin_of(row["family"] != "chgnet", row["group"]), "role": fam.role}
         if row["group"] == "energy_architectures":
             row["energy_arch"] = row["name"].split()[-1]
     rows.append(

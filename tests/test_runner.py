@@ -5,7 +5,6 @@ import json
 import pandas as pd
 import pytest
 
-from benchmarks import results as results_mod
 from benchmarks.results import ResultsDir, write_csv
 from benchmarks.runner import run_suite
 from benchmarks.suite import SuiteError, parse_suite
@@ -151,10 +150,16 @@ def test_missing_dataset_says_what_to_place_where(tmp_path):
         run_suite(suite, tmp_path / "out")
 
 
-def test_code_version_tracks_sources():
-    assert results_mod.code_version("benchmarks/metrics.py") != results_mod.code_version(
-        "benchmarks/relax.py"
-    )
+def test_code_version_follows_imports_and_refuses_a_missing_module():
+    from benchmarks.source_hash import SourceError, code_version, source_closure
+
+    assert code_version("benchmarks.metrics") != code_version("benchmarks.relax")
+    closure = source_closure("benchmarks.units")
+    # reached through function-level imports only: moving or renaming them is followed
+    assert {"benchmarks.metrics", "benchmarks.relax", "benchmarks.timing"} <= set(closure)
+    assert "reports.render" not in closure
+    with pytest.raises(SourceError, match="benchmarks.no_such_module"):
+        code_version("benchmarks.no_such_module")
 
 
 def test_eval_one_model(tmp_path, capsys):
