@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import subprocess
 import sys
@@ -223,9 +224,14 @@ def run_streaming(cmd: list[str], log_path: Path, n_epochs: int, desc: str) -> i
     from tqdm import tqdm
 
     bar = tqdm(total=n_epochs, desc=desc, unit="epoch", disable=not progress_enabled())
-    with open(log_path, "a") as fh, bar:
+    with open(log_path, "a", buffering=1) as fh, bar:  # line-buffered: a live log
         proc = subprocess.Popen(
-            cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
+            cmd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            bufsize=1,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},  # lines as MACE logs them
         )
         assert proc.stdout is not None
         for line in proc.stdout:

@@ -52,15 +52,15 @@ def subsets(dataset: Dataset, settings: LearningSettings, root: Path) -> list[tu
 
 
 def train_seconds(jobs) -> float:
-    """Σ per-epoch training time (s) over an entry's trained jobs [(job, output path)]."""
+    """Σ per-epoch training time (s) over an entry's trained jobs (baselines.family.TrainedJob),
+    from the log each trainer names (ADAPT metrics.jsonl, MACE mace.json)."""
+    from baselines.registry import trainer
     from benchmarks.timing import time_training_epochs
 
-    total = 0.0
-    for _job, out in jobs:
-        out = Path(out)
-        log_file = out.parent / "mace.json" if out.is_file() else out / "metrics.jsonl"
-        total += time_training_epochs(log_file)["total_s"]
-    return total
+    return sum(
+        time_training_epochs(trainer(job.kind)[1].epoch_log(job.output))["total_s"]
+        for job in jobs
+    )
 
 
 def learning_row(
@@ -85,3 +85,61 @@ def learning_row(
         **{m: by.get(("all", m), float("nan")) for m in LEARNING_METRICS},
         "subset_sha256": subset.sha256,
     }
+
+
+def learning_units(slots, datasets: dict[str, Dataset], suite, train_root: Path, unit_cls) -> list:
+    """One unit per (trained model entry, dataset, fraction): train on the subset (through the
+    trained-model cache), score on the full dataset's test frames. Units are keyed by the
+    subset's train-job keys (dataset content, preset, epochs, seed, trainer code) and the
+    evaluation settings, so a rerun recomputes nothing and a new fraction trains only itself."""
+    from benchmarks.source_hash import code_version
+    from benchmarks.training import job_key
+
+    cfg = suite.learning
+    settings = LearningSettings(cfg.fractions, cfg.seed, cfg.split, cfg.selection)
+    wanted = [
+        s
+        for s in slots
+        if s.status == "ok" and s.entry.train and (not cfg.models or s.label in cfg.models)
+    ]
+    code = code_version("benchmarks.learning")  # and what it imports: units, subsets, training
+    units = []
+    for d in suite.datasets:
+        ds = datasets[d.name]
+        subs = subsets(ds, settings, train_root.parent / "subsets")
+        for slot in wanted:
+            if (slot.entry.data or suite.datasets[0].name) != d.name:
+                continue  # curves on the dataset the entry trains on
+            for frac, sub in subs:
+                jobs = [
+                    job_key(job, sub, suite.seed if job.seed is None else job.seed)
+                    for job in slot.entry.train
+                ]
+                units.append(
+                    unit_cls(
+                        name=f"learning {slot.label} {ds.name} {frac:g}",
+                        task="learning",
+                        material={
+                            "jobs": jobs,
+                            "dataset": ds.sha256,
+                            "fraction": frac,
+                            "settings": settings.__dict__,
+                            "code": code,
+                        },
+                        compute=_learning(slot, ds, sub, frac, settings, suite, train_root),
+                    )
+                )
+    return units
+
+
+def _learning(slot, ds: Dataset, sub: Dataset, frac: float, settings, suite, train_root: Path):
+    def run():
+        from baselines.registry import LoadContext, load_model
+        from benchmarks.training import train_entry
+
+        trained = train_entry(slot.entry, sub, train_root, suite.device, suite.seed)
+        ff = load_model(trained.spec, LoadContext(device=suite.device, train_data=sub))
+        row = learning_row(slot.label, ff.info.family, ds, sub, frac, ff, trained.jobs, settings)
+        return [row], []
+
+    return run

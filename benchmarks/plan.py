@@ -52,6 +52,7 @@ def plan_units(
     suite: Suite,
     results: ResultsDir,
     run_id: str,
+    train_root: Path | None = None,
 ) -> list[Unit]:
     """Every unit of the run, in execution order: metrics, relaxations, then timing (so the
     models' timings are taken side by side, one after the other, at the end)."""
@@ -134,6 +135,11 @@ def plan_units(
                             compute=_relax(slot, ds, rec, settings),
                         )
                     )
+    if "learning" in suite.tasks:
+        from benchmarks.learning import learning_units
+
+        root = train_root or cache_dir() / "trained"
+        units += learning_units(slots, datasets, suite, root, Unit)
     if "timing" in suite.tasks:
         from benchmarks.timing import hardware_string
 

@@ -43,6 +43,11 @@ TIMING_COLUMNS = [
     "model", "family", "task", "n_atoms", "batch", "repeats", "median_s", "per_structure_s",
     "atoms_steps_per_s", "peak_mem_mb", "device", "hardware", "run_id", "comparable_within",
 ]  # fmt: skip
+LEARNING_COLUMNS = [
+    "model", "family", "dataset", "split", "selection", "fraction", "n_train_trajectories",
+    "n_train_frames", "train_s", "force_mae", "energy_mae", "energy_mae_per_atom",
+    "subset_sha256",
+]  # fmt: skip
 MODELS_COLUMNS = [
     "name", "spec", "group", "display_name", "family", "origin", "role", "n_params", "device", "dtype",
     "level_of_theory", "conservative", "predicts_energy", "predicts_forces", "checkpoint",
@@ -53,6 +58,7 @@ TABLES = {
     "relax.csv": RELAX_COLUMNS,
     "timing.csv": TIMING_COLUMNS,
     "models.csv": MODELS_COLUMNS,
+    "learning.csv": LEARNING_COLUMNS,
 }
 INT_COLUMNS = {"n", "n_params", "steps", "max_steps", "n_atoms", "batch", "repeats", "n_frames"}
 

@@ -17,7 +17,13 @@ import numpy as np
 import pandas as pd
 
 # the schema's one source: the module that writes results directories
-from benchmarks.results import METRICS_COLUMNS, MODELS_COLUMNS, RELAX_COLUMNS, TIMING_COLUMNS
+from benchmarks.results import (
+    LEARNING_COLUMNS,
+    METRICS_COLUMNS,
+    MODELS_COLUMNS,
+    RELAX_COLUMNS,
+    TIMING_COLUMNS,
+)
 
 TEXT_COLUMNS = {
     "model", "family", "dataset", "split", "selection", "subset", "metric", "unit", "flags",
@@ -82,6 +88,7 @@ class Results:
     timing: pd.DataFrame  # may be empty
     predictions: list[PredictionFile]
     absent: list[str] = field(default_factory=list)  # sentences: what was absent or empty
+    learning: pd.DataFrame = field(default_factory=pd.DataFrame)  # only runs with the task
 
     def model_for_slug(self, slug: str) -> str:
         """The model name whose slug is ``slug`` (compared on lower-case letters and digits)."""
@@ -202,6 +209,7 @@ def load_results(root: str | Path) -> Results:
             "`predictions/` has no `<model>__<dataset>__<split>__<selection>.npz` files: "
             "no scatter plots and no angle-error distributions."
         )
+    learning, _ = _read_csv(root / "learning.csv", LEARNING_COLUMNS)
     return Results(
         root=root,
         run=run,
@@ -211,4 +219,5 @@ def load_results(root: str | Path) -> Results:
         timing=tables["timing.csv"],
         predictions=preds,
         absent=absent,
+        learning=learning,
     )
