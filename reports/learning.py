@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+from matplotlib import ticker
 from matplotlib.figure import Figure
 
 from reports.figures import COLORS, save
@@ -79,6 +80,12 @@ def learning_figure(learning: pd.DataFrame, order: list[str], out: Path) -> bool
     for ax, xlabel in ((ax_n, "training frames"), (ax_t, "training time (s)")):
         ax.set_xscale("log")
         ax.set_yscale("log")
+        # 1-2-5 ticks in plain numbers: a curve often spans less than a decade
+        ax.xaxis.set_major_locator(ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
+        ax.yaxis.set_major_locator(ticker.MaxNLocator(nbins=6))
+        for axis in (ax.xaxis, ax.yaxis):
+            axis.set_major_formatter(ticker.FuncFormatter(_plain))
+            axis.set_minor_formatter(ticker.NullFormatter())
         ax.set_xlabel(xlabel)
         ax.set_ylabel("force MAE (eV/Å)")
         ax.grid(which="both", alpha=0.3)
@@ -86,3 +93,8 @@ def learning_figure(learning: pd.DataFrame, order: list[str], out: Path) -> bool
     fig.suptitle("Learning curves: force MAE on the same test frames", fontsize=10)
     save(fig, out)
     return True
+
+
+def _plain(v: float, _pos=None) -> str:
+    """Tick label: 3 significant digits, never an exponent (1000, not 1e+03)."""
+    return f"{v:,.0f}" if abs(v) >= 100 else f"{v:.3g}"
