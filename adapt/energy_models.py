@@ -117,15 +117,7 @@ class MLPEnergy(EnergyModel):
 class DecoderEnergy(EnergyModel):
     def __init__(self, cfg: EnergyModelConfig):
         super().__init__(cfg)
-        self.encoder = TokenEncoder(
-            cfg.n_features,
-            cfg.d_model,
-            cfg.d_ff,
-            cfg.n_layers,
-            cfg.n_heads,
-            cfg.dropout,
-            (cfg.d_model,),
-        )
+        self.encoder = TokenEncoder(cfg, (cfg.d_model,))
         self.query = nn.Parameter(torch.randn(1, 1, cfg.d_model) * 0.02)  # q, the "dummy" token
         self.attn = MultiHeadAttention(cfg.d_model, cfg.n_heads)
         self.ln0 = nn.LayerNorm(cfg.d_model)

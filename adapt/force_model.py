@@ -90,13 +90,18 @@ class EncoderBlock(nn.Module):
 
 
 class TokenEncoder(nn.Module):
-    """Embedding MLP + k encoder blocks: normalised tokens (B, T, F) -> (B, T, d_model)."""
+    """Embedding MLP + k encoder blocks: normalised tokens (B, T, F) -> (B, T, d_model).
 
-    def __init__(self, n_features, d_model, d_ff, n_layers, n_heads, dropout, embed_hidden):
+    ``cfg``: any config with n_features, d_model, d_ff, n_layers, n_heads, dropout (the force
+    model's or the decoder energy model's); ``embed_hidden``: the embedding MLP's hidden widths.
+    """
+
+    def __init__(self, cfg, embed_hidden: tuple[int, ...]):
         super().__init__()
-        self.embed = embedding_mlp(n_features, tuple(embed_hidden), d_model)
+        self.embed = embedding_mlp(cfg.n_features, tuple(embed_hidden), cfg.d_model)
         self.blocks = nn.ModuleList(
-            EncoderBlock(d_model, d_ff, n_heads, dropout) for _ in range(n_layers)
+            EncoderBlock(cfg.d_model, cfg.d_ff, cfg.n_heads, cfg.dropout)
+            for _ in range(cfg.n_layers)
         )
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -157,15 +162,7 @@ class ADAPTForceModel(nn.Module):
         super().__init__()
         self.cfg = cfg
         self.norm = Normaliser(cfg.n_features)
-        self.encoder = TokenEncoder(
-            cfg.n_features,
-            cfg.d_model,
-            cfg.d_ff,
-            cfg.n_layers,
-            cfg.n_heads,
-            cfg.dropout,
-            cfg.embed_hidden,
-        )
+        self.encoder = TokenEncoder(cfg, cfg.embed_hidden)
         self.w_out = nn.Linear(cfg.d_model, 3, bias=False)  # Eq. 11
         self.register_buffer("force_scale", torch.ones(()))  # eV/Å per unit of network output
 

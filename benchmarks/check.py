@@ -32,6 +32,7 @@ import pandas as pd
 
 from adapt.fileio import write_json
 from benchmarks.metrics import METRICS
+from benchmarks.results import METRICS_COLUMNS, read_table
 
 KEY = ("model", "dataset", "split", "selection", "subset", "metric")
 DEFAULT_TOLERANCE = {"abs": 1e-6, "rel": 0.10}
@@ -91,12 +92,12 @@ def _results_table(results_dir: Path) -> dict[tuple[str, ...], float | None]:
     path = Path(results_dir) / "metrics.csv"
     if not path.is_file():
         raise BaselineError(f"{path}: missing (is {results_dir} a results directory?)")
-    frame = pd.read_csv(path, dtype={k: str for k in KEY}, keep_default_na=False)
-    out: dict[tuple[str, ...], float | None] = {}
-    for row in frame.to_dict("records"):
-        value = pd.to_numeric(row["value"], errors="coerce")
-        out[tuple(str(row[k]) for k in KEY)] = None if pd.isna(value) else float(value)
-    return out
+    frame, _ = read_table(path, METRICS_COLUMNS)
+    values = pd.to_numeric(frame["value"], errors="coerce")
+    return {
+        tuple(str(row[k]) for k in KEY): None if pd.isna(v) else float(v)
+        for row, v in zip(frame.to_dict("records"), values, strict=True)
+    }
 
 
 def compare(results_dir: str | Path, baseline_file: str | Path) -> list[Comparison]:

@@ -45,7 +45,7 @@ def evaluate_model(
     )
     if out is not None:
         results = ResultsDir(out)
-        ps.save(results.prediction_path(ff.info.name, ds.name, split, selection))
+        results.write_predictions(ps, ff.info.name, ds.name, split, selection)
         results.write_table("metrics.csv", rows)
         info = ff.info.as_dict()
         results.write_table(

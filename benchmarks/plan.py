@@ -196,7 +196,7 @@ def _metrics(slot, ds, split, sel, suite, results, frames, refs_by, memo):
             refs=(refs["refs_model"], refs["refs_data"]) if refs else None,
             memo=memo,
         )
-        path = ps.save(results.prediction_path(slot.label, ds.name, split, sel))
+        path = results.write_predictions(ps, slot.label, ds.name, split, sel)
         return rows, [path]
 
     return run

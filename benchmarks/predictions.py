@@ -16,6 +16,9 @@ frame after frame in the order of ``traj_id`` / ``step`` (use :meth:`frame_slice
     defect_mask  (sum n,) bool   atom in the defect region (metrics.defect_region_mask)
     defect_kind  (M,) str        Defect.kind of the frame's trajectory
     flags        (M,) str        ';'-joined Prediction.flags
+
+A saved file also holds the names it belongs to (LABELS: model, dataset, split, selection) as
+0-d string arrays; results readers take them from there.
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ from adapt.fileio import atomic_write
 from baselines.interface import Prediction
 from benchmarks.data.dataset import Defect
 from benchmarks.metrics import DEFECT_RADIUS, defect_region_mask
+
+LABELS = ("model", "dataset", "split", "selection")  # stored in each file beside the arrays
 
 
 @dataclass
@@ -138,17 +143,30 @@ class PredictionSet:
     def symbols_per_frame(self) -> list[list[str]]:
         return [self.symbols[s].tolist() for s in self.frame_slices()]
 
-    def save(self, path: str | Path) -> Path:
-        """Write an .npz atomically (temp file + rename); strings as unicode arrays, no pickles."""
+    def save(self, path: str | Path, labels: dict[str, str]) -> Path:
+        """Write an .npz atomically (temp file + rename); strings as unicode arrays, no pickles.
+        ``labels`` (LABELS: model, dataset, split, selection) are stored as 0-d string arrays."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
+        if set(labels) != set(LABELS):
+            raise ValueError(f"labels must be {LABELS}, got {sorted(labels)}")
         arrays = {f.name: getattr(self, f.name) for f in fields(self)}
+        arrays |= {k: np.array(str(v)) for k, v in labels.items()}
 
         def write(tmp: str) -> None:
             with open(tmp, "wb") as fh:  # a handle: np.savez would append ".npz" to a path
                 np.savez(fh, **arrays)
 
         return atomic_write(path, write)
+
+    @staticmethod
+    def read_labels(path: str | Path) -> dict[str, str]:
+        """The model, dataset, split and selection a file was saved with."""
+        with np.load(path, allow_pickle=False) as data:
+            missing = [k for k in LABELS if k not in data.files]
+            if missing:
+                raise ValueError(f"{path}: no {', '.join(missing)} stored in the file")
+            return {k: str(data[k]) for k in LABELS}
 
     @classmethod
     def load(cls, path: str | Path) -> PredictionSet:

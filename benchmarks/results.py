@@ -1,9 +1,9 @@
-"""The results directory: tidy tables written atomically, and a content-addressed cache.
+"""The results directory: its schema, its one writer and its one reader, and the unit cache.
 
 Layout (docs/design.md, "A results directory")::
 
     OUT/run.json  metrics.csv  relax.csv  timing.csv  models.csv
-    OUT/predictions/<model-slug>__<dataset>__<split>__<selection>.npz
+    OUT/predictions/<model-slug>__<dataset>__<split>__<selection>.npz  (names stored inside)
     OUT/report.md  OUT/report.html  OUT/figures/*.png
     OUT/.cache/<task>/<key>.json     one finished work unit: its result rows + the files it made
 
@@ -14,6 +14,10 @@ exists means the unit finished; an entry whose files are gone counts as not fini
 
 Cache keys are sha256 digests of JSON "key material": what the unit's result depends on
 (model spec + checkpoint sha256, dataset content sha256, settings, code version).
+
+Reading (:func:`load_results`, for reports and `adapt-bench check`): ``run.json`` and
+``metrics.csv`` are required; everything else may be absent or empty, and
+:attr:`Results.absent` then says so in words. Nothing here computes a metric.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from adapt.fileio import atomic_write, file_sha256, json_safe, write_json
+from benchmarks.predictions import PredictionSet
 
 METRICS_COLUMNS = [
     "model", "family", "dataset", "split", "selection", "subset", "metric", "value", "unit", "n",
@@ -82,14 +88,6 @@ def write_csv(path: Path, rows: Iterable[dict] | pd.DataFrame, columns: list[str
     atomic_write(path, lambda tmp: frame.to_csv(tmp, index=False, na_rep=""))
 
 
-def write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    def save(tmp: str) -> None:
-        with open(tmp, "wb") as fh:
-            np.savez_compressed(fh, **arrays)
-
-    atomic_write(path, save)
-
-
 # ---------------------------------------------------------------- keys
 
 
@@ -111,9 +109,14 @@ class ResultsDir:
     def path(self, name: str) -> Path:
         return self.root / name
 
-    def prediction_path(self, model: str, dataset: str, split: str, selection: str) -> Path:
-        name = "__".join(slug(x) for x in (model, dataset, split, selection))
-        return self.root / "predictions" / f"{name}.npz"
+    def write_predictions(
+        self, ps: PredictionSet, model: str, dataset: str, split: str, selection: str
+    ) -> Path:
+        """predictions/<slugs>.npz holding the arrays and, inside, the model, dataset, split and
+        selection names (the reader takes them from there, never from the file name)."""
+        labels = dict(model=model, dataset=dataset, split=split, selection=selection)
+        name = "__".join(slug(x) for x in labels.values())
+        return ps.save(self.root / "predictions" / f"{name}.npz", labels)
 
     def write_table(self, name: str, rows: Iterable[dict]) -> Path:
         path = self.path(name)
@@ -150,3 +153,166 @@ class ResultsDir:
         }
         write_json(self.unit_path(task, key), entry)
         return entry
+
+
+# ---------------------------------------------------------------- reading
+
+
+TEXT_COLUMNS = {
+    "model", "family", "dataset", "split", "selection", "subset", "metric", "unit", "flags",
+    "traj_id", "defect_kind", "outcome", "optimizer", "task", "device", "hardware", "run_id",
+    "comparable_within", "spec", "name", "dtype", "level_of_theory", "checkpoint",
+    "checkpoint_sha256", "status", "reason", "group", "display_name", "message", "note",
+    "mem_method", "extra",
+}  # fmt: skip
+
+
+class ResultsError(RuntimeError):
+    """The directory is not a readable results directory; the message names the file."""
+
+
+@dataclass(frozen=True)
+class PredictionFile:
+    """One ``predictions/*.npz``: its model, dataset, split and selection as stored inside."""
+
+    path: Path
+    model: str
+    dataset: str
+    split: str
+    selection: str
+
+    @classmethod
+    def read(cls, path: Path) -> PredictionFile:
+        try:
+            labels = PredictionSet.read_labels(path)
+        except (OSError, ValueError) as exc:
+            raise ResultsError(f"{path}: not a predictions file ({exc})") from exc
+        return cls(path, **labels)
+
+    def load(self) -> PredictionSet:
+        return PredictionSet.load(self.path)
+
+
+@dataclass
+class Results:
+    root: Path
+    run: dict
+    metrics: pd.DataFrame
+    models: pd.DataFrame  # may be empty
+    relax: pd.DataFrame  # may be empty
+    timing: pd.DataFrame  # may be empty
+    predictions: list[PredictionFile]
+    absent: list[str] = field(default_factory=list)  # sentences: what was absent or empty
+    learning: pd.DataFrame = field(default_factory=pd.DataFrame)  # only runs with the task
+
+    def predictions_for(
+        self, dataset: str, split: str, selection: str
+    ) -> dict[str, PredictionFile]:
+        """Model name -> prediction file of that dataset, split and selection."""
+        return {
+            p.model: p
+            for p in self.predictions
+            if (p.dataset, p.split, p.selection) == (dataset, split, selection)
+        }
+
+
+def find_key(obj, key: str):
+    """First non-empty value of ``key`` anywhere in nested dicts/lists (breadth first), or None."""
+    stack = [obj]
+    while stack:
+        cur = stack.pop(0)
+        if isinstance(cur, dict):
+            if cur.get(key) not in (None, "", [], {}):
+                return cur[key]
+            stack.extend(cur.values())
+        elif isinstance(cur, list):
+            stack.extend(cur)
+    return None
+
+
+def read_table(path: Path, columns: list[str]) -> tuple[pd.DataFrame, bool]:
+    """(table with at least ``columns``, was_it_there_with_rows): text columns as str ("" for
+    empty), the others numeric where they parse."""
+    frame = pd.DataFrame(columns=columns)
+    present = False
+    if path.is_file() and path.stat().st_size > 0:
+        try:
+            frame = pd.read_csv(path, keep_default_na=True)
+            present = len(frame) > 0
+        except pd.errors.EmptyDataError:
+            pass
+        except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+            raise ResultsError(f"{path}: not a readable CSV ({exc})") from exc
+    for col in columns:
+        if col not in frame.columns:
+            frame[col] = np.nan
+    for col in frame.columns:
+        if col in TEXT_COLUMNS:
+            frame[col] = [("" if _missing(v) else str(v)) for v in frame[col]]
+        else:
+            try:
+                frame[col] = pd.to_numeric(frame[col])
+            except (ValueError, TypeError):
+                pass  # a text column this reader does not know; leave it as read
+    return frame, present
+
+
+def _missing(value) -> bool:
+    return value is None or (pd.api.types.is_scalar(value) and bool(pd.isna(value)))
+
+
+def load_results(root: str | Path) -> Results:
+    """Read ``root``; raises :class:`ResultsError` naming the first missing or broken file."""
+    root = Path(root)
+    if not root.is_dir():
+        raise ResultsError(f"{root}: no such results directory")
+    run_path = root / "run.json"
+    if not run_path.is_file():
+        raise ResultsError(f"{run_path}: missing (not a results directory: run.json is required)")
+    try:
+        run = json.loads(run_path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ResultsError(f"{run_path}: not valid JSON ({exc})") from exc
+    if not isinstance(run, dict):
+        raise ResultsError(f"{run_path}: expected a JSON object")
+    metrics_path = root / "metrics.csv"
+    if not metrics_path.is_file():
+        raise ResultsError(f"{metrics_path}: missing (the runner writes it; rerun the suite)")
+    metrics, _ = read_table(metrics_path, METRICS_COLUMNS)
+    metrics["value"] = pd.to_numeric(metrics["value"], errors="coerce")
+
+    absent = []
+    if metrics.empty:
+        absent.append("metrics.csv has no rows: no accuracy tables or figures.")
+    tables = {}
+    for name, cols, what in (
+        ("models.csv", MODELS_COLUMNS, "no parameter counts, no skipped-model list"),
+        ("relax.csv", RELAX_COLUMNS, "no relaxation table (relaxations were off or none ran)"),
+        ("timing.csv", TIMING_COLUMNS, "no timing table and no scaling figure"),
+    ):
+        path = root / name
+        tables[name], present = read_table(path, cols)
+        if not present:
+            state = "is empty" if path.exists() else "is absent"
+            absent.append(f"`{name}` {state}: {what}.")
+    preds = []
+    pred_dir = root / "predictions"
+    if pred_dir.is_dir():
+        preds = [PredictionFile.read(p) for p in sorted(pred_dir.glob("*.npz"))]
+    if not preds:
+        absent.append(
+            "`predictions/` has no prediction files: "
+            "no scatter plots and no angle-error distributions."
+        )
+    learning, _ = read_table(root / "learning.csv", LEARNING_COLUMNS)
+    return Results(
+        root=root,
+        run=run,
+        metrics=metrics,
+        models=tables["models.csv"],
+        relax=tables["relax.csv"],
+        timing=tables["timing.csv"],
+        predictions=preds,
+        absent=absent,
+        learning=learning,
+    )

@@ -124,3 +124,22 @@ def smooth_label_dataset(
         splits=splits,
         id_prefix="lj",
     )
+
+
+def metrics_run(tmp, specs: list[str]):
+    """Run a metrics-only suite of ``specs`` on a random-label dataset in ``tmp`` (the caller sets
+    $ADAPT_BENCH_CACHE); returns (RunSummary, results dir)."""
+    from benchmarks.runner import run_suite
+    from benchmarks.suite import parse_suite
+
+    ds = random_label_dataset(tmp / "ds")
+    suite = parse_suite(
+        {
+            "name": "toy",
+            "tasks": ["metrics"],
+            "datasets": [{"source": str(ds.root), "splits": ["test"], "selections": ["all"]}],
+            "models": [{"spec": s} for s in specs],
+        },
+        source="toy.toml",
+    )
+    return run_suite(suite, tmp / "out"), tmp / "out"

@@ -30,8 +30,8 @@ import re
 import numpy as np
 import pandas as pd
 
+from benchmarks.results import Results
 from reports.format import Table, fixed, text
-from reports.results import Results
 from reports.tables import View, label, model_facts, pivot, value_of
 
 _MISSING = object()

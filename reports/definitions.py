@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from benchmarks.data.selections import EARLY_FRACTION, EARLY_MAX
 from benchmarks.metrics import DEFECT_RADIUS, METRICS
+from benchmarks.results import Results, find_key
 from reports.blocks import Block, Bullets, Heading, Para
-from reports.results import Results, find_key
 
 
 def definitions(res: Results) -> list[Block]:

@@ -16,7 +16,6 @@ timing_scaling  seconds per structure and atoms·steps/s vs atoms (log-log), one
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,10 +36,6 @@ class FigureFile:
     path: Path  # relative to the results directory
     title: str
     caption: str
-
-
-def slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-")
 
 
 def save(fig: Figure, path: Path) -> None:
@@ -82,19 +77,19 @@ def _parity(ax, x: np.ndarray, y: np.ndarray, lo: float, hi: float, color: str) 
 
 def force_scatter(preds: dict[str, dict], maes: dict[str, float], out: Path, title: str) -> bool:
     """Panels of predicted vs reference force components; False when there is nothing to draw."""
-    names = [n for n, d in preds.items() if np.isfinite(d["forces_pred"]).any()]
+    names = [n for n, d in preds.items() if np.isfinite(d.forces_pred).any()]
     if not names:
         return False
     # symmetric frame: the 0.1-99.9 percentile range of the reference components, +10%;
     # rarer large components are drawn on the frame's edge and counted in the panel
-    ref = np.concatenate([preds[n]["forces_ref"].ravel() for n in names])
+    ref = np.concatenate([preds[n].forces_ref.ravel() for n in names])
     ref = ref[np.isfinite(ref)]
     half = 1.1 * max(np.abs(np.percentile(ref, [0.1, 99.9]))) if len(ref) else 1.0
     lo, hi = -max(half, 1e-3), max(half, 1e-3)
     fig, axes = _grid(len(names))
     for i, (ax, name) in enumerate(zip(axes, names, strict=True)):
         d = preds[name]
-        x, y = d["forces_ref"].ravel(), d["forces_pred"].ravel()
+        x, y = d.forces_ref.ravel(), d.forces_pred.ravel()
         keep = np.isfinite(x) & np.isfinite(y)
         _parity(ax, x[keep], y[keep], lo, hi, COLORS[i % 10])
         ax.set_title(f"{name}\nforce MAE {_f(maes.get(name), 4)} eV/Å", fontsize=9)
@@ -109,13 +104,13 @@ def force_scatter(preds: dict[str, dict], maes: dict[str, float], out: Path, tit
 def energy_scatter(
     preds: dict[str, dict], maes: dict[str, float], marks: dict[str, str], out: Path, title: str
 ) -> bool:
-    names = [n for n, d in preds.items() if np.isfinite(d["energy_pred"]).any()]
+    names = [n for n, d in preds.items() if np.isfinite(d.energy_pred).any()]
     if not names:
         return False
     fig, axes = _grid(len(names))
     for i, (ax, name) in enumerate(zip(axes, names, strict=True)):
         d = preds[name]
-        x, y = d["energy_ref"], d["energy_pred"]
+        x, y = d.energy_ref, d.energy_pred
         keep = np.isfinite(x) & np.isfinite(y)
         x, y = x[keep], y[keep]
         lo, hi = min(x.min(), y.min()), max(x.max(), y.max())
@@ -134,11 +129,11 @@ def energy_scatter(
 
 def force_angles(d: dict) -> tuple[np.ndarray, np.ndarray]:
     """Per-atom angles (deg) between predicted and reference forces, and the defect mask of them."""
-    ref, pred = d["forces_ref"], d["forces_pred"]
+    ref, pred = d.forces_ref, d.forces_pred
     nr, npred = np.linalg.norm(ref, axis=1), np.linalg.norm(pred, axis=1)
     ok = (nr > ANGLE_MIN_NORM) & (npred > ANGLE_MIN_NORM) & np.isfinite(nr) & np.isfinite(npred)
     cos = np.einsum("ij,ij->i", ref[ok], pred[ok]) / (nr[ok] * npred[ok])
-    return np.degrees(np.arccos(np.clip(cos, -1.0, 1.0))), d["defect_mask"][ok]
+    return np.degrees(np.arccos(np.clip(cos, -1.0, 1.0))), d.defect_mask[ok]
 
 
 def angle_violin(preds: dict[str, dict], out: Path, title: str) -> bool:

@@ -11,9 +11,9 @@ import json
 
 import pandas as pd
 
+from benchmarks.results import Results, find_key
 from reports.blocks import Block, Code, Heading, Para
 from reports.format import Table, integer, text, yes_no
-from reports.results import Results, find_key
 
 RUN_FIELDS = [
     ("run_id", "Run id"),

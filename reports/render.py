@@ -12,12 +12,12 @@ from pathlib import Path
 import numpy as np
 
 from adapt.fileio import write_text_atomic
+from benchmarks.results import ResultsError, find_key, load_results, slug
 from reports import figures
 from reports.ablations import attention_radius_table, energy_arch_table
 from reports.blocks import Block, Bullets, Heading, Image, Para, to_html, to_markdown
 from reports.definitions import definitions
 from reports.provenance import provenance_blocks
-from reports.results import ResultsError, find_key, load_results
 from reports.runtime_tables import inference_table, relax_tables, training_table
 from reports.tables import (
     View,
@@ -178,7 +178,7 @@ def _figure_blocks(res, view: View) -> list[Block]:
          lambda p: figures.angle_violin(preds, p, f"Angle error ({tag})")),
     ]  # fmt: skip
     for key, title, caption, draw in specs:
-        rel = Path("figures") / f"{key}__{figures.slug(view.key)}.png"
+        rel = Path("figures") / f"{key}__{slug(view.key)}.png"
         if draw(res.root / rel):
             out.append(Image(figures.FigureFile(key, rel, f"{title} ({tag})", caption)))
     if problems:

@@ -19,8 +19,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from benchmarks.results import Results
 from reports.format import Table, fixed, integer, scientific, sig
-from reports.results import Results
 from reports.tables import View, main_views, ordered_models
 
 OUTCOMES = ["converged", "not_converged", "exploded", "error"]

@@ -22,8 +22,8 @@ import numpy as np
 import pandas as pd
 
 from benchmarks import metrics as M
+from benchmarks.results import Results
 from reports.format import UNIT_FORMATS, Table, fixed, integer, is_missing, sig, text
-from reports.results import Results
 
 MARKERS = {"lot_mismatch": "†", "unseen_cell": "‡"}
 FLAG_NOTES = {

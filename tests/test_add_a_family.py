@@ -82,24 +82,12 @@ def test_the_contract_test_runs_on_the_toy_family(toy):
 
 
 def test_a_toy_family_runs_in_a_suite(toy, tmp_path, monkeypatch):
-    from benchmarks.runner import run_suite
-    from benchmarks.suite import parse_suite
-    from benchmarks.testing import random_label_dataset
+    from benchmarks.testing import metrics_run
 
     monkeypatch.setenv("ADAPT_BENCH_CACHE", str(tmp_path / "cache"))
-    ds = random_label_dataset(tmp_path / "ds")
-    suite = parse_suite(
-        {
-            "name": "toy",
-            "tasks": ["metrics"],
-            "datasets": [{"source": str(ds.root), "splits": ["test"], "selections": ["all"]}],
-            "models": [{"spec": "toylj"}, {"spec": "zero"}],
-        },
-        source="toy.toml",
-    )
-    summary = run_suite(suite, tmp_path / "out")
+    summary, out = metrics_run(tmp_path, ["toylj", "zero"])
     assert summary.ok, summary.failed
-    models = pd.read_csv(tmp_path / "out" / "models.csv").set_index("name")
+    models = pd.read_csv(out / "models.csv").set_index("name")
     assert models.loc["toylj", "origin"] == "pretrained" and models.loc["zero", "role"] == "trivial"
-    metrics = pd.read_csv(tmp_path / "out" / "metrics.csv")
+    metrics = pd.read_csv(out / "metrics.csv")
     assert "toylj" in set(metrics["model"])

@@ -32,24 +32,12 @@ def toy_metric():
 
 @pytest.fixture
 def run_dir(toy_metric, tmp_path, monkeypatch):
-    from benchmarks.runner import run_suite
-    from benchmarks.suite import parse_suite
-    from benchmarks.testing import random_label_dataset
+    from benchmarks.testing import metrics_run
     from reports.render import write_report
 
     monkeypatch.setenv("ADAPT_BENCH_CACHE", str(tmp_path / "cache"))
-    ds = random_label_dataset(tmp_path / "ds")
-    suite = parse_suite(
-        {
-            "name": "toy",
-            "tasks": ["metrics"],
-            "datasets": [{"source": str(ds.root), "splits": ["test"], "selections": ["all"]}],
-            "models": [{"spec": "zero"}],
-        },
-        source="toy.toml",
-    )
-    out = tmp_path / "out"
-    assert run_suite(suite, out).ok
+    summary, out = metrics_run(tmp_path, ["zero"])
+    assert summary.ok
     write_report(out)
     return out
 

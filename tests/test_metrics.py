@@ -23,6 +23,7 @@ from benchmarks.metrics import (
     metrics_over,
 )
 from benchmarks.predictions import PredictionSet
+from benchmarks.results import ResultsDir, load_results
 from benchmarks.structure_compare import (
     compare_structures,
     delta_q,
@@ -178,10 +179,22 @@ def test_prediction_set_from_frames_save_load(random_dataset, tmp_path):
     assert len(ps) == len(frames) and ps.forces_ref.shape == (8 * len(frames), 3)
     assert ps.traj_id[0] == rec.id and ps.step.tolist() == list(range(len(frames)))
     assert ps.defect_mask.sum() == 8 * len(frames)  # whole 8-atom cell is within 4.2 Å of C
-    path = ps.save(tmp_path / "p" / "zero.npz")
+    out = ResultsDir(tmp_path / "out")
+    name = "ADAPT r=4 Å (ablation)"  # the file name is slugged; the name is stored inside
+    path = out.write_predictions(ps, name, "si-defects", "test", "early:2")
     with np.load(path, allow_pickle=False) as data:
         assert data["symbols"].dtype.kind == "U" and data["traj_id"].dtype.kind == "U"
-    back = PredictionSet.load(path)
+    (out.root / "run.json").write_text("{}")
+    out.write_table("metrics.csv", [])
+    (found,) = load_results(out.root).predictions
+    assert (found.model, found.dataset, found.split, found.selection) == (
+        name,
+        "si-defects",
+        "test",
+        "early:2",
+    )
+    assert load_results(out.root).predictions_for("si-defects", "test", "early:2") == {name: found}
+    back = found.load()
     for name in ("traj_id", "step", "energy_pred", "forces_ref", "symbols", "defect_mask"):
         np.testing.assert_array_equal(getattr(back, name), getattr(ps, name))
     assert [s.stop - s.start for s in back.frame_slices()] == [8] * len(frames)

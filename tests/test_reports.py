@@ -10,18 +10,19 @@ import argparse
 import json
 import re
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from baselines import registry
-from benchmarks.results import ResultsDir
+from benchmarks.predictions import PredictionSet
+from benchmarks.results import ResultsDir, ResultsError, load_results
 from reports import cli
 from reports.figures import force_angles
 from reports.format import EMPTY, fixed, markdown_table, sig
 from reports.render import write_report
-from reports.results import ResultsError, load_results
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 DATASET = "si-defects"
@@ -113,9 +114,8 @@ def make_results(root: Path, ablations: bool = False) -> Path:
                             flags=flags,
                         )  # fmt: skip
                     )
-            path = out.prediction_path(name, DATASET, "test", sel)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            np.savez_compressed(path, **_predictions(rng, noise, offset))
+            ps = PredictionSet(**_predictions(rng, noise, offset))
+            out.write_predictions(ps, name, DATASET, "test", sel)
     out.write_table("metrics.csv", metrics)
     rows = [
         dict(name=n, spec=f"{f}:x", group=g, display_name=n, family=f, n_params=1000 * (i + 1),
@@ -328,11 +328,11 @@ def test_formatting_and_markdown_table():
 
 
 def test_force_angles_of_known_vectors():
-    d = {
-        "forces_ref": np.array([[1.0, 0, 0], [1, 0, 0], [0, 2, 0], [1, 1, 0]]),
-        "forces_pred": np.array([[0.0, 3, 0], [-1, 0, 0], [0, 0, 0], [2, 2, 0]]),
-        "defect_mask": np.array([True, False, False, True]),
-    }
+    d = SimpleNamespace(
+        forces_ref=np.array([[1.0, 0, 0], [1, 0, 0], [0, 2, 0], [1, 1, 0]]),
+        forces_pred=np.array([[0.0, 3, 0], [-1, 0, 0], [0, 0, 0], [2, 2, 0]]),
+        defect_mask=np.array([True, False, False, True]),
+    )
     angles, mask = force_angles(d)
     np.testing.assert_allclose(angles, [90.0, 180.0, 0.0], atol=1e-4)  # zero vector left out
     assert mask.tolist() == [True, False, True]

@@ -79,7 +79,7 @@ def tiny_run(tmp_path_factory):
 
 
 def test_results_files_exist_and_parse(tiny_run):
-    from reports.results import load_results
+    from benchmarks.results import load_results
 
     out = tiny_run["out"]
     assert tiny_run["rc"] == 0
