@@ -44,7 +44,7 @@ class Trainer:
     presets   the preset names it knows (a suite job without one asks for "tiny")
     check(preset, options)  raise ValueError for an option it does not take (light: no torch)
     done(out, preset, epochs) -> bool   the output in ``out`` is complete (trainer would return)
-    epoch_log(output) -> Path  the file with per-epoch wall times (benchmarks.timing reads it)
+    epoch_log(output) -> Path  the file with per-epoch wall times (benchmarks.timers reads it)
     packages  distributions whose versions change what it trains (cache key of the job)
     """
 

@@ -12,7 +12,7 @@ from adapt.fileio import write_json
 from benchmarks.data.dataset import Dataset
 from benchmarks.provenance import Provenance
 from benchmarks.results import ResultsDir
-from benchmarks.units import energy_refs, evaluate, lot_mismatch
+from benchmarks.tasks.accuracy import energy_refs, evaluate, lot_mismatch
 
 log = logging.getLogger(__name__)
 

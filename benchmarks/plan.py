@@ -1,7 +1,7 @@
-"""The work units of a run, planned from a suite and its loaded models.
+"""The steps of a run, planned from a suite and its loaded models.
 
-Every unit knows its cache key material (model identity, dataset sha256, settings, code version)
-and how to compute its rows (benchmarks/units.py does the work). Units run in this order: energy
+Every step knows its cache key material (model identity, dataset sha256, settings, code version)
+and how to compute its rows (benchmarks/tasks/ does the work). Steps run in this order: energy
 alignment + metrics, relaxations, then timing, so that every model is timed side by side at the
 end of the run.
 """
@@ -16,25 +16,23 @@ from adapt.fileio import digest
 from baselines.paths import cache_dir
 from baselines.registry import FAMILY_MODULES
 from benchmarks.data.dataset import Dataset
+from benchmarks.models import SuiteModel
 from benchmarks.results import ResultsDir
-from benchmarks.slots import ModelSlot
 from benchmarks.source_hash import code_version
 from benchmarks.suite import Suite
-from benchmarks.units import (
-    EVAL_CODE,
-    RELAX_CODE,
-    TIMING_CODE,
-    energy_refs,
-    evaluate,
-    lot_mismatch,
-    relax_row,
-    relax_targets,
-    timing_rows,
-)
+from benchmarks.tasks.accuracy import energy_refs, evaluate, lot_mismatch
+from benchmarks.tasks.relaxation import relax_row, relax_targets
+from benchmarks.tasks.timing import timing_rows
+
+# The code identity of each task's results: these modules and everything of ours they import
+# (benchmarks.source_hash), plus the model family's module.
+EVAL_CODE = ("benchmarks.tasks.accuracy",)
+RELAX_CODE = ("benchmarks.tasks.relaxation",)
+TIMING_CODE = ("benchmarks.tasks.timing",)
 
 
 @dataclass
-class Unit:
+class Step:
     name: str  # "<task> <model> <dataset> ..." for logs
     task: str  # cache folder: metrics | align | relax | timing
     material: dict
@@ -46,26 +44,26 @@ class Unit:
         return digest(self.material)
 
 
-def plan_units(
-    slots: list[ModelSlot],
+def plan_steps(
+    models: list[SuiteModel],
     datasets: dict[str, Dataset],
     suite: Suite,
     results: ResultsDir,
     run_id: str,
     train_root: Path | None = None,
-) -> list[Unit]:
-    """Every unit of the run, in execution order: metrics, relaxations, then timing (so the
-    models' timings are taken side by side, one after the other, at the end)."""
+) -> list[Step]:
+    """Every step of the run, in execution order: metrics, relaxations, learning curves, then
+    timing (so the models' timings are taken side by side, one after the other, at the end)."""
     from benchmarks.relax import RelaxSettings
 
-    units: list[Unit] = []
-    ready = [s for s in slots if s.status == "ok"]
+    steps: list[Step] = []
+    ready = [s for s in models if s.status == "ok"]
     frames_cache: dict[tuple, list] = {}
-    refs_by: dict[tuple[str, str], dict] = {}  # filled when align units run
+    refs_by: dict[tuple[str, str], dict] = {}  # filled when align steps run
     memos: dict[tuple[str, str], dict] = {}  # (model, dataset) -> {(traj_id, step): Prediction}
 
-    def memo(slot: ModelSlot, ds: Dataset) -> dict:
-        return memos.setdefault((slot.label, str(ds.root)), {})
+    def memo(model: SuiteModel, ds: Dataset) -> dict:
+        return memos.setdefault((model.label, str(ds.root)), {})
 
     def frames(ds: Dataset, split: str, sel: str) -> list:
         key = (ds.root, split, sel)
@@ -73,35 +71,35 @@ def plan_units(
             frames_cache[key] = ds.frames(split, sel)
         return frames_cache[key]
 
-    def code(parts: tuple[str, ...], slot: ModelSlot) -> str:
-        return code_version(*parts, FAMILY_MODULES[slot.ff.info.family])
+    def code(parts: tuple[str, ...], model: SuiteModel) -> str:
+        return code_version(*parts, FAMILY_MODULES[model.ff.info.family])
 
     if "metrics" in suite.tasks:
-        for slot in ready:
+        for model in ready:
             for d in suite.datasets:
                 ds = datasets[d.name]
-                base = {"model": slot.key, "dataset": ds.sha256, "code": code(EVAL_CODE, slot)}
+                base = {"model": model.key, "dataset": ds.sha256, "code": code(EVAL_CODE, model)}
                 align_key = None
-                if lot_mismatch(slot.ff.info, ds) and slot.ff.info.predicts_energy:
-                    align = Unit(
-                        name=f"align {slot.label} {ds.name}",
+                if lot_mismatch(model.ff.info, ds) and model.ff.info.predicts_energy:
+                    align = Step(
+                        name=f"align {model.label} {ds.name}",
                         task="align",
                         material=base | {"selection": suite.alignment_selection},
-                        compute=_align(slot, ds, suite, memo(slot, ds)),
-                        on_done=_keep_refs(refs_by, slot.label, ds.name),
+                        compute=_align(model, ds, suite, memo(model, ds)),
+                        on_done=_keep_refs(refs_by, model.label, ds.name),
                     )
-                    units.append(align)
+                    steps.append(align)
                     align_key = align.key
                 for split in d.splits:
                     for sel in d.selections:
-                        units.append(
-                            Unit(
-                                name=f"metrics {slot.label} {ds.name} {split}/{sel}",
+                        steps.append(
+                            Step(
+                                name=f"metrics {model.label} {ds.name} {split}/{sel}",
                                 task="metrics",
                                 material=base
                                 | {"split": split, "selection": sel, "align": align_key},
                                 compute=_metrics(
-                                    slot,
+                                    model,
                                     ds,
                                     split,
                                     sel,
@@ -109,62 +107,62 @@ def plan_units(
                                     results,
                                     frames,
                                     refs_by,
-                                    memo(slot, ds),
+                                    memo(model, ds),
                                 ),
                             )
                         )
     if "relax" in suite.tasks:
         settings = RelaxSettings(**suite.relax.options)
-        for slot in ready:
-            if not slot.ff.info.predicts_forces:
+        for model in ready:
+            if not model.ff.info.predicts_forces:
                 continue
             for d in suite.datasets:
                 ds = datasets[d.name]
                 for rec in relax_targets(ds, suite.relax.max_trajectories):
-                    units.append(
-                        Unit(
-                            name=f"relax {slot.label} {ds.name} {rec.id}",
+                    steps.append(
+                        Step(
+                            name=f"relax {model.label} {ds.name} {rec.id}",
                             task="relax",
                             material={
-                                "model": slot.key,
+                                "model": model.key,
                                 "dataset": ds.sha256,
                                 "traj": rec.id,
                                 "settings": settings.as_dict(),
-                                "code": code(RELAX_CODE, slot),
+                                "code": code(RELAX_CODE, model),
                             },
-                            compute=_relax(slot, ds, rec, settings),
+                            compute=_relax(model, ds, rec, settings),
                         )
                     )
     if "learning" in suite.tasks:
-        from benchmarks.learning import learning_units
+        from benchmarks.tasks.learning import learning_steps
 
         root = train_root or cache_dir() / "trained"
-        units += learning_units(slots, datasets, suite, root, Unit)
+        steps += learning_steps(models, datasets, suite, root, Step)
     if "timing" in suite.tasks:
-        from benchmarks.timing import hardware_string
+        from benchmarks.timers import hardware_string
 
         hardware = hardware_string(suite.device)
-        for slot in ready:
-            units.append(
-                Unit(
-                    name=f"timing {slot.label}",
+        for model in ready:
+            steps.append(
+                Step(
+                    name=f"timing {model.label}",
                     task="timing",
                     material={
-                        "model": slot.key,
+                        "model": model.key,
                         "timing": suite.timing.__dict__,
                         "seed": suite.seed,
                         "hardware": hardware,
-                        "code": code(TIMING_CODE, slot),
+                        "code": code(TIMING_CODE, model),
                     },
-                    compute=_timing(slot, suite, run_id),
+                    compute=_timing(model, suite, run_id),
                 )
             )
-    return units
+    return steps
 
 
-def _align(slot, ds, suite, memo):
+def _align(model, ds, suite, memo):
     def run():
-        refs = energy_refs(slot.ff, ds, suite.alignment_selection, suite.batch_size, memo)
+        refs = energy_refs(model.ff, ds, suite.alignment_selection, suite.batch_size, memo)
         return [{"refs_model": refs[0], "refs_data": refs[1]} if refs else {}], []
 
     return run
@@ -174,44 +172,44 @@ _ALIGN_FAILED = {"failed": True}
 
 
 def _keep_refs(refs_by: dict, label: str, dataset: str):
-    def keep(rows: list[dict]) -> None:  # rows == [] when the align unit failed
+    def keep(rows: list[dict]) -> None:  # rows == [] when the align step failed
         refs_by[(label, dataset)] = rows[0] if rows else _ALIGN_FAILED
 
     return keep
 
 
-def _metrics(slot, ds, split, sel, suite, results, frames, refs_by, memo):
+def _metrics(model, ds, split, sel, suite, results, frames, refs_by, memo):
     def run():
-        refs = refs_by.get((slot.label, ds.name)) or None
+        refs = refs_by.get((model.label, ds.name)) or None
         if refs is _ALIGN_FAILED:  # fail too, so that both are retried on the next run
-            raise RuntimeError("energy alignment failed (see the align unit)")
+            raise RuntimeError("energy alignment failed (see the align step)")
         ps, rows = evaluate(
-            slot.ff,
+            model.ff,
             ds,
             split,
             sel,
-            label=slot.label,
+            label=model.label,
             frames=frames(ds, split, sel),
             batch_size=suite.batch_size,
             refs=(refs["refs_model"], refs["refs_data"]) if refs else None,
             memo=memo,
         )
-        path = results.write_predictions(ps, slot.label, ds.name, split, sel)
+        path = results.write_predictions(ps, model.label, ds.name, split, sel)
         return rows, [path]
 
     return run
 
 
-def _relax(slot, ds, rec, settings):
+def _relax(model, ds, rec, settings):
     def run():
-        return [relax_row(slot.ff, slot.label, ds, rec, settings)], []
+        return [relax_row(model.ff, model.label, ds, rec, settings)], []
 
     return run
 
 
-def _timing(slot, suite, run_id):
+def _timing(model, suite, run_id):
     def run():
-        rows = timing_rows(slot.ff, slot.label, suite.timing, suite.seed)
+        rows = timing_rows(model.ff, model.label, suite.timing, suite.seed)
         for r in rows:
             r["run_id"] = run_id
         return rows, []

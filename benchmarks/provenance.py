@@ -65,9 +65,9 @@ def git_sha(root: Path = REPO_ROOT) -> str | None:
 
 
 def hardware(device: str) -> str:
-    """One line naming the CPU/GPU (benchmarks.timing.hardware_string when available)."""
+    """One line naming the CPU/GPU (benchmarks.timers.hardware_string when available)."""
     try:
-        from benchmarks.timing import hardware_string
+        from benchmarks.timers import hardware_string
 
         return hardware_string(device)
     except ImportError:  # pragma: no cover - timing module missing

@@ -1,18 +1,18 @@
-"""The results directory: its schema, its one writer and its one reader, and the unit cache.
+"""The results directory: its schema, its one writer and its one reader, and the step cache.
 
 Layout (docs/design.md, "A results directory")::
 
     OUT/run.json  metrics.csv  relax.csv  timing.csv  models.csv
     OUT/predictions/<model-slug>__<dataset>__<split>__<selection>.npz  (names stored inside)
     OUT/report.md  OUT/report.html  OUT/figures/*.png
-    OUT/.cache/<task>/<key>.json     one finished work unit: its result rows + the files it made
+    OUT/.cache/<task>/<key>.json     one finished step: its result rows + the files it made
 
 Every file is written to a temporary name in the same directory and moved into place with
 ``os.replace``, so a reader (or a run interrupted half-way) only ever sees a complete old file or
-a complete new one. A unit's cache entry is written after its output files, so an entry that
-exists means the unit finished; an entry whose files are gone counts as not finished.
+a complete new one. A step's cache entry is written after its output files, so an entry that
+exists means the step finished; an entry whose files are gone counts as not finished.
 
-Cache keys are sha256 digests of JSON "key material": what the unit's result depends on
+Cache keys are sha256 digests of JSON "key material": what the step's result depends on
 (model spec + checkpoint sha256, dataset content sha256, settings, code version).
 
 Reading (:func:`load_results`, for reports and `adapt-bench check`): ``run.json`` and
@@ -100,7 +100,7 @@ def slug(text: str) -> str:
 
 
 class ResultsDir:
-    """Paths and writers for one results directory, with its unit cache under ``.cache/``."""
+    """Paths and writers for one results directory, with its step cache under ``.cache/``."""
 
     def __init__(self, root: str | Path):
         self.root = Path(root)
@@ -124,12 +124,12 @@ class ResultsDir:
         return path
 
     # -- cache ----------------------------------------------------------------------------
-    def unit_path(self, task: str, key: str) -> Path:
+    def step_path(self, task: str, key: str) -> Path:
         return self.cache_root / task / f"{key}.json"
 
     def cached(self, task: str, key: str) -> dict | None:
-        """The finished unit's entry, or None when absent, unreadable, or its files are gone."""
-        path = self.unit_path(task, key)
+        """The finished step's entry, or None when absent, unreadable, or its files are gone."""
+        path = self.step_path(task, key)
         try:
             entry = json.loads(path.read_text())
         except (OSError, json.JSONDecodeError):
@@ -143,7 +143,7 @@ class ResultsDir:
     def store(
         self, task: str, key: str, material: Any, rows: list[dict], files: Iterable[Path] = ()
     ) -> dict:
-        """Record a finished unit (after its files are written): rows + files with hashes."""
+        """Record a finished step (after its files are written): rows + files with hashes."""
         entry = {
             "task": task,
             "key": key,
@@ -151,7 +151,7 @@ class ResultsDir:
             "rows": json_safe(rows),
             "files": {str(Path(f).relative_to(self.root)): file_sha256(Path(f)) for f in files},
         }
-        write_json(self.unit_path(task, key), entry)
+        write_json(self.step_path(task, key), entry)
         return entry
 
 

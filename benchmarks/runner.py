@@ -6,11 +6,11 @@ every model side by side (timing.csv), lists the models with their status (model
 the suite and provenance (run.json). The report is drawn from these files by reports/ (the
 `run` command in reports/cli.py calls both).
 
-Each unit of work is cached in OUT/.cache (benchmarks.results), keyed by the model's identity
+Each step of work is cached in OUT/.cache (benchmarks.results), keyed by the model's identity
 (spec family + checkpoint sha256, or the package version when there is no file), the dataset's
 content sha256, the settings and the code version: a rerun recomputes only what changed, and an
 interrupted run resumes where it stopped. A model that cannot be loaded here is a models.csv row
-with status "skipped" and the reason; a unit that fails is logged, listed in run.json and
+with status "skipped" and the reason; a step that fails is logged, listed in run.json and
 retried on the next run, never a crash of the whole run.
 """
 
@@ -27,13 +27,13 @@ from adapt.fileio import write_json
 from baselines.paths import cache_dir, progress_enabled
 from baselines.registry import FAMILY_MODULES
 from benchmarks.data.dataset import Dataset
-from benchmarks.plan import Unit, plan_units
+from benchmarks.models import SuiteModel, models_row, one_line, prepare_model
+from benchmarks.plan import Step, plan_steps
 from benchmarks.provenance import Provenance
 from benchmarks.results import ResultsDir
-from benchmarks.slots import ModelSlot, models_row, one_line, prepare_model
 from benchmarks.source_hash import code_version
 from benchmarks.suite import Suite, SuiteError
-from benchmarks.units import training_rows
+from benchmarks.tasks.timing import training_rows
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +102,7 @@ def _load_datasets(suite: Suite) -> dict[str, Dataset]:
 
 
 def run_suite(suite: Suite, out: str | Path, *, train_root: str | Path | None = None) -> RunSummary:
-    """Run every unit of ``suite`` into ``out`` (cached units are reused); returns a summary."""
+    """Run every step of ``suite`` into ``out`` (cached steps are reused); returns a summary."""
     import torch
 
     out = Path(out)
@@ -121,7 +121,7 @@ def run_suite(suite: Suite, out: str | Path, *, train_root: str | Path | None = 
     datasets = load_datasets(suite)
     state = {"status": "running"}
 
-    def write_run_json(slots: list[ModelSlot]) -> None:
+    def write_run_json(models: list[SuiteModel]) -> None:
         write_json(
             results.path("run.json"),
             {
@@ -132,55 +132,55 @@ def run_suite(suite: Suite, out: str | Path, *, train_root: str | Path | None = 
                 "datasets": [_dataset_facts(d, datasets[d.name]) for d in suite.datasets],
                 "models": [
                     {"name": s.label, "spec": s.spec, "status": s.status, "reason": s.reason}
-                    for s in slots
+                    for s in models
                 ],
-                "units": {
+                "steps": {
                     "computed": len(summary.computed),
                     "cached": len(summary.cached),
-                    "failed": [{"unit": n, "error": e} for n, e in summary.failed],
+                    "failed": [{"step": n, "error": e} for n, e in summary.failed],
                 },
             },
         )
 
     write_run_json([])
-    slots: list[ModelSlot] = []
+    models: list[SuiteModel] = []
     try:
         for entry in suite.models:
-            slots.append(prepare_model(entry, datasets, suite, train_root))
+            models.append(prepare_model(entry, datasets, suite, train_root))
     except BaseException:  # interrupted while training: finished jobs resume next time
         state["status"] = "interrupted"
-        write_run_json(slots)
+        write_run_json(models)
         raise
-    summary.failed += [(f"model {s.label}", s.reason) for s in slots if s.status == "failed"]
-    results.write_table("models.csv", [models_row(s) for s in slots])
-    write_run_json(slots)
+    summary.failed += [(f"model {s.label}", s.reason) for s in models if s.status == "failed"]
+    results.write_table("models.csv", [models_row(s) for s in models])
+    write_run_json(models)
 
-    units = plan_units(slots, datasets, suite, results, prov.run_id, train_root)
+    steps = plan_steps(models, datasets, suite, results, prov.run_id, train_root)
     rows: dict[str, list[dict]] = {"metrics": [], "relax": [], "timing": [], "learning": []}
     try:
-        for unit in _progress(units):
-            unit_rows = _execute(unit, results, summary)
-            if unit.on_done is not None:
-                unit.on_done(unit_rows)
-            if unit.task in rows:
-                rows[unit.task].extend(unit_rows)
+        for step in _progress(steps):
+            step_rows = _execute(step, results, summary)
+            if step.on_done is not None:
+                step.on_done(step_rows)
+            if step.task in rows:
+                rows[step.task].extend(step_rows)
         if "timing" in suite.tasks:
-            for slot in slots:
-                if slot.status == "ok" and slot.jobs:
-                    for row in training_rows(slot.label, slot.ff.info.family, slot.jobs):
+            for model in models:
+                if model.status == "ok" and model.jobs:
+                    for row in training_rows(model.label, model.ff.info.family, model.jobs):
                         rows["timing"].append(_fill_hardware(row, suite.device))
     except BaseException:
         state["status"] = "interrupted"
         _write_tables(results, rows)
-        write_run_json(slots)
+        write_run_json(models)
         raise
     _write_tables(results, rows)
     prov.finish()
     state["status"] = "complete" if summary.ok else "complete_with_failures"
-    write_run_json(slots)
+    write_run_json(models)
     summary.wall_s = prov.wall_s or 0.0
     log.info(
-        "suite %s done in %.0f s: %d units computed, %d cached, %d failed",
+        "suite %s done in %.0f s: %d steps computed, %d cached, %d failed",
         suite.name,
         summary.wall_s,
         len(summary.computed),
@@ -190,32 +190,32 @@ def run_suite(suite: Suite, out: str | Path, *, train_root: str | Path | None = 
     return summary
 
 
-def _execute(unit: Unit, results: ResultsDir, summary: RunSummary) -> list[dict]:
-    key = unit.key
-    entry = results.cached(unit.task, key)
+def _execute(step: Step, results: ResultsDir, summary: RunSummary) -> list[dict]:
+    key = step.key
+    entry = results.cached(step.task, key)
     if entry is not None:
-        summary.cached.append(unit.name)
-        log.info("%s: cached", unit.name)
+        summary.cached.append(step.name)
+        log.info("%s: cached", step.name)
         return entry["rows"]
     t0 = time.perf_counter()
     try:
-        rows, files = unit.compute()
+        rows, files = step.compute()
     except Exception as exc:  # noqa: BLE001 - recorded, retried on the next run
         reason = one_line(f"{type(exc).__name__}: {exc}")
-        summary.failed.append((unit.name, reason))
-        log.error("%s: failed after %.1f s: %s", unit.name, time.perf_counter() - t0, reason)
+        summary.failed.append((step.name, reason))
+        log.error("%s: failed after %.1f s: %s", step.name, time.perf_counter() - t0, reason)
         log.debug("traceback", exc_info=True)
         return []
-    entry = results.store(unit.task, key, unit.material, rows, files)
-    summary.computed.append(unit.name)
-    log.info("%s: %.1f s", unit.name, time.perf_counter() - t0)
+    entry = results.store(step.task, key, step.material, rows, files)
+    summary.computed.append(step.name)
+    log.info("%s: %.1f s", step.name, time.perf_counter() - t0)
     return entry["rows"]
 
 
 def _fill_hardware(row: dict, device: str) -> dict:
     """Training logs that do not name their device/hardware: this machine's (they were made
     here unless the cache was copied)."""
-    from benchmarks.timing import hardware_string
+    from benchmarks.timers import hardware_string
 
     if not row.get("device"):
         row["device"] = device
@@ -235,12 +235,12 @@ def _write_tables(results: ResultsDir, rows: dict[str, list[dict]]) -> None:
         results.write_table("learning.csv", rows["learning"])
 
 
-def _progress(units: list[Unit]):
-    if not progress_enabled() or not units:
-        return units
+def _progress(steps: list[Step]):
+    if not progress_enabled() or not steps:
+        return steps
     from tqdm.auto import tqdm
 
-    return tqdm(units, desc="units", unit="unit")
+    return tqdm(steps, desc="steps", unit="step")
 
 
 def _dataset_facts(entry, ds: Dataset) -> dict:

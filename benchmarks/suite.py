@@ -141,7 +141,7 @@ class TimingConfig:
 
 @dataclass(frozen=True)
 class LearningConfig:
-    """Learning curves (benchmarks/learning.py): fractions of the train trajectories (nested,
+    """Learning curves (benchmarks/tasks/learning.py): fractions of the train trajectories (nested,
     seeded by ``seed``), scored on ``split``/``selection``; ``models``: entry names (empty: every
     entry with a train block)."""
 

@@ -90,7 +90,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"adapt-bench run: {exc}", file=sys.stderr)
         return 2
     print(
-        f"results: {summary.out}  ({summary.wall_s:.0f} s; {len(summary.computed)} units run, "
+        f"results: {summary.out}  ({summary.wall_s:.0f} s; {len(summary.computed)} steps run, "
         f"{len(summary.cached)} cached, {len(summary.failed)} failed)"
     )
     if report:
@@ -102,7 +102,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def _sigterm_interrupts() -> None:
     """SIGTERM (a job scheduler's stop) ends the run like Ctrl-C: tables written, run.json
-    marked interrupted, finished units kept for the resume."""
+    marked interrupted, finished steps kept for the resume."""
     import signal
     import threading
 
@@ -118,7 +118,7 @@ def _report(summary) -> tuple | None:
     raised (the results are complete; `adapt-bench report OUT` redraws it)."""
     import logging
 
-    from benchmarks.slots import one_line
+    from benchmarks.models import one_line
     from reports.render import write_report
 
     try:

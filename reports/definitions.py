@@ -2,7 +2,7 @@
 
 Each accuracy metric's text is its entry in the metric registry (benchmarks.metrics.METRICS);
 the rest follows the docstrings of the code that computes the numbers (benchmarks.data.selections,
-benchmarks.relax, benchmarks.structure_compare, benchmarks.timing), with the constants imported
+benchmarks.relax, benchmarks.structure_compare, benchmarks.timers), with the constants imported
 from there so the text cannot drift from the code.
 """
 

@@ -1,4 +1,4 @@
-"""Learning-curve table and figure, from learning.csv (benchmarks/learning.py).
+"""Learning-curve table and figure, from learning.csv (benchmarks/tasks/learning.py).
 
 Table: one row per model and training fraction (train trajectories, frames, training seconds,
 force and energy MAE on the same test frames). Figure: force MAE against training frames and

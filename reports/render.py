@@ -93,15 +93,15 @@ def build_blocks(res) -> list[Block]:
 
 
 def _run_problems(run: dict) -> list[str]:
-    """run.json's own account: an unfinished run, work units that failed."""
+    """run.json's own account: an unfinished run, steps that failed."""
     out = []
     status = run.get("status")
     if status and status != "complete":
         out.append(f"The run's status is `{status}`: tables hold what finished.")
-    units = run.get("units") if isinstance(run.get("units"), dict) else {}
-    for f in units.get("failed") or []:
+    steps = run.get("steps") if isinstance(run.get("steps"), dict) else {}
+    for f in steps.get("failed") or []:
         if isinstance(f, dict):
-            out.append(f"Failed unit `{f.get('unit', '?')}`: {f.get('error', '')}")
+            out.append(f"Failed step `{f.get('step', '?')}`: {f.get('error', '')}")
     return out
 
 

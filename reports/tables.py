@@ -77,6 +77,15 @@ class View:
     def describe(self) -> str:
         return f"dataset `{self.dataset}`, split `{self.split}`, selection `{self.selection}`"
 
+    def rows(self, metrics: pd.DataFrame) -> pd.DataFrame:
+        """The metrics.csv rows of this view's dataset, split and selection."""
+        m = metrics
+        return m[
+            (m["dataset"] == self.dataset)
+            & (m["split"] == self.split)
+            & (m["selection"] == self.selection)
+        ]
+
 
 def _prefer(values, order) -> str:
     values = [v for v in dict.fromkeys(values)]
@@ -178,13 +187,8 @@ def flag_notes(flags: dict[str, set[str]], models: list[str]) -> list[str]:
 
 def pivot(results: Results, view: View, subset: str) -> pd.DataFrame:
     """model x metric values for one view and subset."""
-    m = results.metrics
-    rows = m[
-        (m["dataset"] == view.dataset)
-        & (m["split"] == view.split)
-        & (m["selection"] == view.selection)
-        & (m["subset"] == subset)
-    ]
+    rows = view.rows(results.metrics)
+    rows = rows[rows["subset"] == subset]
     if rows.empty:
         return pd.DataFrame()
     return rows.pivot_table(index="model", columns="metric", values="value", aggfunc="first")
@@ -192,12 +196,7 @@ def pivot(results: Results, view: View, subset: str) -> pd.DataFrame:
 
 def view_models(results: Results, view: View) -> list[str]:
     """The view's models in report order, ablation variants left out."""
-    m = results.metrics
-    rows = m[
-        (m["dataset"] == view.dataset)
-        & (m["split"] == view.split)
-        & (m["selection"] == view.selection)
-    ]
+    rows = view.rows(results.metrics)
     return ordered_models(results, view, main_models(results, rows["model"]))
 
 
@@ -307,14 +306,8 @@ def energy_table(results: Results, view: View) -> Table:
 
 def kind_table(results: Results, view: View, metric: str = "force_mae") -> Table | None:
     """Per defect kind (subsets ``kind=<kind>``): one column per kind; None when there are none."""
-    m = results.metrics
-    rows = m[
-        (m["dataset"] == view.dataset)
-        & (m["split"] == view.split)
-        & (m["selection"] == view.selection)
-        & m["subset"].str.startswith("kind=")
-        & (m["metric"] == metric)
-    ]
+    rows = view.rows(results.metrics)
+    rows = rows[rows["subset"].str.startswith("kind=") & (rows["metric"] == metric)]
     if rows.empty or rows["value"].isna().all():
         return None
     piv = rows.pivot_table(index="model", columns="subset", values="value", aggfunc="first")

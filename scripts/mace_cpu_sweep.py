@@ -22,7 +22,7 @@ from pathlib import Path
 from baselines.mace_train import PRESETS, train_mace
 from baselines.registry import LoadContext, load_model
 from benchmarks.data.default import default_dataset
-from benchmarks.units import evaluate
+from benchmarks.tasks.accuracy import evaluate
 
 
 def parse_variant(text: str):

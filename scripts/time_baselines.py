@@ -5,7 +5,7 @@
 Models are randomly initialised at the sizes that matter (no weights are needed: cost depends on
 the architecture, not the values), except CHGNet, whose real weights ship in its wheel:
 zero, ADAPT tiny and small (paper size), MACE tiny preset and paper preset architectures, MatterSim
-1M architecture (4 blocks, 128 units), CHGNet 0.3.0. Protocol: benchmarks.timing.time_inference
+1M architecture (4 blocks, 128 units), CHGNet 0.3.0. Protocol: benchmarks.timers.time_inference
 (one warm-up call, then the median of ``--repeats`` calls of predict([structure]), freshly rattled).
 Timings are comparable only within one run on one machine.
 """
@@ -19,7 +19,7 @@ from pathlib import Path
 
 from baselines.registry import LoadContext, load_model
 from benchmarks.testing import random_label_dataset, si_cell
-from benchmarks.timing import hardware_string, time_inference
+from benchmarks.timers import hardware_string, time_inference
 
 log = logging.getLogger("time_baselines")
 

@@ -173,7 +173,7 @@ def make_results(root: Path, ablations: bool = False) -> Path:
     run = {
         "status": "complete_with_failures",
         "models": [{"name": n, "status": "ok"} for n in models],  # the runner's status list
-        "units": {"failed": [{"unit": "relax zero t003", "error": "RuntimeError: boom"}]},
+        "steps": {"failed": [{"step": "relax zero t003", "error": "RuntimeError: boom"}]},
         "suite": {"name": "synthetic", "seed": 7, "models": suite_models,
                   "datasets": [{"name": DATASET, "source": "default"}]},
         "provenance": {"run_id": "abc123", "started_utc": "2025-01-01T00:00:00Z",
@@ -240,7 +240,7 @@ def test_report_sections_and_skipped_models(report):
     training = table_rows(md, "Training timing")
     assert training["ADAPT tiny"][1:4] == ["train:adapt-force", "3", "2.00"]
     assert "100" in training["ADAPT tiny"]  # frames/s
-    assert "Failed unit `relax zero t003`: RuntimeError: boom" in md
+    assert "Failed step `relax zero t003`: RuntimeError: boom" in md
     assert "`complete_with_failures`" in md
     assert "deadbeef" in md and "tersoff" in md
     # no ablation variants in this run: no Table 1 / Table 2

@@ -115,7 +115,7 @@ def test_failing_unit_is_recorded_not_fatal(env, monkeypatch):
     assert not summary.ok and "model exploded" in summary.failed[0][1]
     run = json.loads((out / "run.json").read_text())
     assert run["status"] == "complete_with_failures"
-    assert run["units"]["failed"][0]["unit"] == "timing zero"
+    assert run["steps"]["failed"][0]["step"] == "timing zero"
     monkeypatch.undo()
     monkeypatch.setenv("ADAPT_BENCH_NO_PROGRESS", "1")
     assert run_suite(suite, out).computed == ["timing zero"]  # retried, the rest cached
@@ -154,9 +154,9 @@ def test_code_version_follows_imports_and_refuses_a_missing_module():
     from benchmarks.source_hash import SourceError, code_version, source_closure
 
     assert code_version("benchmarks.metrics") != code_version("benchmarks.relax")
-    closure = source_closure("benchmarks.units")
+    closure = source_closure("benchmarks.plan")
     # reached through function-level imports only: moving or renaming them is followed
-    assert {"benchmarks.metrics", "benchmarks.relax", "benchmarks.timing"} <= set(closure)
+    assert {"benchmarks.metrics", "benchmarks.relax", "benchmarks.timers"} <= set(closure)
     assert "reports.render" not in closure
     with pytest.raises(SourceError, match="benchmarks.no_such_module"):
         code_version("benchmarks.no_such_module")
@@ -204,7 +204,7 @@ def test_cli_dry_run_and_model_selection(env, tmp_path, capsys):
 
 def test_level_of_theory_mismatch_is_flagged_and_aligned(tmp_path):
     from baselines.zero import ZeroForceField
-    from benchmarks.units import energy_refs, evaluate, lot_mismatch
+    from benchmarks.tasks.accuracy import energy_refs, evaluate, lot_mismatch
 
     ds = random_label_dataset(tmp_path / "ds")
     other = ZeroForceField({"Si": -3.0, "C": -3.0}, level_of_theory="PBE (MPtrj)")

@@ -13,7 +13,7 @@ from ase import Atoms
 from baselines.interface import ForceField
 from baselines.zero import ZeroForceField
 from benchmarks.testing import si_cell
-from benchmarks.timing import (
+from benchmarks.timers import (
     TimingResult,
     hardware_string,
     scaling_frames,

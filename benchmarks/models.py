@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 
 @dataclass
-class ModelSlot:
+class SuiteModel:
     """A suite model as this run found it: loaded (status ok), skipped or failed."""
 
     entry: ModelEntry
@@ -57,28 +57,28 @@ def model_key(ff: ForceField, train_data: Dataset | None) -> str:
 
 def prepare_model(
     entry: ModelEntry, datasets: dict[str, Dataset], suite: Suite, train_root: Path
-) -> ModelSlot:
+) -> SuiteModel:
     """Train (cached) and load one suite model; never raises for an unusable model."""
     from baselines.registry import LoadContext, load_model
     from benchmarks.training import train_entry
 
-    slot = ModelSlot(entry, spec=entry.spec)
+    model = SuiteModel(entry, spec=entry.spec)
     data = datasets[entry.data] if entry.data else next(iter(datasets.values()))
     t0 = time.perf_counter()
     try:
         if entry.train:
             trained = train_entry(entry, data, train_root, suite.device, suite.seed)
-            slot.spec, slot.jobs = trained.spec, trained.jobs
-        slot.ff = load_model(slot.spec, LoadContext(device=suite.device, train_data=data))
-        slot.key = model_key(slot.ff, data)
+            model.spec, model.jobs = trained.spec, trained.jobs
+        model.ff = load_model(model.spec, LoadContext(device=suite.device, train_data=data))
+        model.key = model_key(model.ff, data)
     except ModelUnavailable as exc:
-        slot.status, slot.reason = "skipped", str(exc)
+        model.status, model.reason = "skipped", str(exc)
         log.warning("%s: skipped: %s", entry.name, exc)
     except Exception as exc:  # noqa: BLE001 - one broken model must not stop the others
-        slot.status, slot.reason = "failed", one_line(f"{type(exc).__name__}: {exc}")
-        log.error("%s: failed to train/load: %s", entry.name, slot.reason, exc_info=True)
-    log.info("model %s: %s (%.1f s)", entry.name, slot.status, time.perf_counter() - t0)
-    return slot
+        model.status, model.reason = "failed", one_line(f"{type(exc).__name__}: {exc}")
+        log.error("%s: failed to train/load: %s", entry.name, model.reason, exc_info=True)
+    log.info("model %s: %s (%.1f s)", entry.name, model.status, time.perf_counter() - t0)
+    return model
 
 
 def one_line(text: str, limit: int = 400) -> str:
@@ -90,33 +90,33 @@ def one_line(text: str, limit: int = 400) -> str:
     return out if len(out) <= limit else out[: limit - 3] + "..."
 
 
-def family_of(slot: ModelSlot):
-    """The registry's declaration of the slot's family (from its spec, or its train block)."""
-    if slot.spec:
-        return family(parse_spec(slot.spec)[0])
-    return trainer(slot.entry.train[0].kind)[0]
+def family_of(model: SuiteModel):
+    """The registry's declaration of the model's family (from its spec, or its train block)."""
+    if model.spec:
+        return family(parse_spec(model.spec)[0])
+    return trainer(model.entry.train[0].kind)[0]
 
 
-def models_row(slot: ModelSlot) -> dict:
+def models_row(model: SuiteModel) -> dict:
     """models.csv row: the suite entry, its status, the model's ModelInfo, the family's
     ``origin``/``role`` and the family's extra columns (baselines.family.ReportColumn)."""
-    fam = family_of(slot)
-    options = {k: v for job in slot.entry.train for k, v in job.overrides}
+    fam = family_of(model)
+    options = {k: v for job in model.entry.train for k, v in job.overrides}
     row = {
-        "name": slot.label,
-        "spec": slot.spec or "",
-        "group": slot.entry.group,
-        "status": slot.status,
-        "reason": slot.reason,
-        "train": ";".join(f"{j.kind}:{j.preset}:{j.epochs or ''}" for j in slot.entry.train),
-        "origin": fam.origin_of(bool(slot.entry.train), slot.entry.group),
+        "name": model.label,
+        "spec": model.spec or "",
+        "group": model.entry.group,
+        "status": model.status,
+        "reason": model.reason,
+        "train": ";".join(f"{j.kind}:{j.preset}:{j.epochs or ''}" for j in model.entry.train),
+        "origin": fam.origin_of(bool(model.entry.train), model.entry.group),
         "role": fam.role,
     }
     for col in fam.columns:
-        if not col.groups or slot.entry.group in col.groups:
-            row[col.name] = col.value(slot.jobs, options)
-    if slot.ff is not None:
-        info = slot.ff.info.as_dict()
+        if not col.groups or model.entry.group in col.groups:
+            row[col.name] = col.value(model.jobs, options)
+    if model.ff is not None:
+        info = model.ff.info.as_dict()
         extra = info.pop("extra")
-        row |= {"display_name": info.pop("name")} | info | {"spec": slot.spec, "extra": extra}
+        row |= {"display_name": info.pop("name")} | info | {"spec": model.spec, "extra": extra}
     return row

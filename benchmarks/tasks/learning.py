@@ -55,7 +55,7 @@ def train_seconds(jobs) -> float:
     """Σ per-epoch training time (s) over an entry's trained jobs (baselines.family.TrainedJob),
     from the log each trainer names (ADAPT metrics.jsonl, MACE mace.json)."""
     from baselines.registry import trainer
-    from benchmarks.timing import time_training_epochs
+    from benchmarks.timers import time_training_epochs
 
     return sum(
         time_training_epochs(trainer(job.kind)[1].epoch_log(job.output))["total_s"]
@@ -68,7 +68,7 @@ def learning_row(
     settings: LearningSettings,
 ) -> dict:  # fmt: skip
     """One point of a learning curve: ``ff`` (trained on ``subset``) scored on ``dataset``."""
-    from benchmarks.units import evaluate
+    from benchmarks.tasks.accuracy import evaluate
 
     _, rows = evaluate(ff, dataset, settings.split, settings.selection, label=label)
     by = {(r["subset"], r["metric"]): r["value"] for r in rows}
@@ -87,37 +87,38 @@ def learning_row(
     }
 
 
-def learning_units(slots, datasets: dict[str, Dataset], suite, train_root: Path, unit_cls) -> list:
-    """One unit per (trained model entry, dataset, fraction): train on the subset (through the
+def learning_steps(models, datasets: dict[str, Dataset], suite, train_root: Path, step_cls) -> list:
+    """One step per (trained model entry, dataset, fraction): train on the subset (through the
     trained-model cache), score on the full dataset's test frames. Units are keyed by the
     subset's train-job keys (dataset content, preset, epochs, seed, trainer code) and the
-    evaluation settings, so a rerun recomputes nothing and a new fraction trains only itself."""
+    evaluation settings, so a rerun recomputes nothing and a new fraction trains only itself.
+    ``models``: the run's benchmarks.models.SuiteModel list; ``step_cls``: benchmarks.plan.Step."""
     from benchmarks.source_hash import code_version
     from benchmarks.training import job_key
 
     cfg = suite.learning
     settings = LearningSettings(cfg.fractions, cfg.seed, cfg.split, cfg.selection)
     wanted = [
-        s
-        for s in slots
-        if s.status == "ok" and s.entry.train and (not cfg.models or s.label in cfg.models)
+        m
+        for m in models
+        if m.status == "ok" and m.entry.train and (not cfg.models or m.label in cfg.models)
     ]
-    code = code_version("benchmarks.learning")  # and what it imports: units, subsets, training
-    units = []
+    code = code_version("benchmarks.tasks.learning")  # + its imports: accuracy, subsets, training
+    steps = []
     for d in suite.datasets:
         ds = datasets[d.name]
         subs = subsets(ds, settings, train_root.parent / "subsets")
-        for slot in wanted:
-            if (slot.entry.data or suite.datasets[0].name) != d.name:
+        for model in wanted:
+            if (model.entry.data or suite.datasets[0].name) != d.name:
                 continue  # curves on the dataset the entry trains on
             for frac, sub in subs:
                 jobs = [
                     job_key(job, sub, suite.seed if job.seed is None else job.seed)
-                    for job in slot.entry.train
+                    for job in model.entry.train
                 ]
-                units.append(
-                    unit_cls(
-                        name=f"learning {slot.label} {ds.name} {frac:g}",
+                steps.append(
+                    step_cls(
+                        name=f"learning {model.label} {ds.name} {frac:g}",
                         task="learning",
                         material={
                             "jobs": jobs,
@@ -126,20 +127,20 @@ def learning_units(slots, datasets: dict[str, Dataset], suite, train_root: Path,
                             "settings": settings.__dict__,
                             "code": code,
                         },
-                        compute=_learning(slot, ds, sub, frac, settings, suite, train_root),
+                        compute=_learning(model, ds, sub, frac, settings, suite, train_root),
                     )
                 )
-    return units
+    return steps
 
 
-def _learning(slot, ds: Dataset, sub: Dataset, frac: float, settings, suite, train_root: Path):
+def _learning(model, ds: Dataset, sub: Dataset, frac: float, settings, suite, train_root: Path):
     def run():
         from baselines.registry import LoadContext, load_model
         from benchmarks.training import train_entry
 
-        trained = train_entry(slot.entry, sub, train_root, suite.device, suite.seed)
+        trained = train_entry(model.entry, sub, train_root, suite.device, suite.seed)
         ff = load_model(trained.spec, LoadContext(device=suite.device, train_data=sub))
-        row = learning_row(slot.label, ff.info.family, ds, sub, frac, ff, trained.jobs, settings)
+        row = learning_row(model.label, ff.info.family, ds, sub, frac, ff, trained.jobs, settings)
         return [row], []
 
     return run
