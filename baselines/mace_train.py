@@ -220,8 +220,9 @@ def run_streaming(cmd: list[str], log_path: Path, n_epochs: int, desc: str) -> i
     Each ``Epoch N: ... loss=..., MAE_E_per_atom=..., MAE_F=...`` line MACE prints becomes a log
     record at INFO and, when progress is on, a step of a bar over the epochs. Returns the exit code.
     """
-    from baselines.paths import progress_enabled
     from tqdm import tqdm
+
+    from baselines.paths import progress_enabled
 
     bar = tqdm(total=n_epochs, desc=desc, unit="epoch", disable=not progress_enabled())
     with open(log_path, "a", buffering=1) as fh, bar:  # line-buffered: a live log

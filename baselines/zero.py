@@ -24,9 +24,7 @@ from baselines.registry import LoadContext, ModelStatus
 class ZeroForceField(ForceField):
     """``element_energies``: μ_e (eV/atom) per chemical symbol, or None to predict no energy."""
 
-    def __init__(
-        self, element_energies: Mapping[str, float] | None, level_of_theory: str = "n/a"
-    ):
+    def __init__(self, element_energies: Mapping[str, float] | None, level_of_theory: str = "n/a"):
         self.element_energies = None if element_energies is None else dict(element_energies)
         self.info = ModelInfo(
             name="zero",

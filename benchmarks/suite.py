@@ -529,8 +529,12 @@ def _learning(raw, where: _Where, models: tuple[ModelEntry, ...]) -> LearningCon
     d = LearningConfig()
     p = "learning."
     fractions = t.get("fractions", list(d.fractions))
-    ok = isinstance(fractions, list) and fractions and all(
-        isinstance(f, int | float) and not isinstance(f, bool) and 0 < f <= 1 for f in fractions
+    ok = (
+        isinstance(fractions, list)
+        and fractions
+        and all(
+            isinstance(f, int | float) and not isinstance(f, bool) and 0 < f <= 1 for f in fractions
+        )
     )
     if not ok:
         where.fail(p + "fractions", f"expected a list of numbers in (0, 1], got {fractions!r}")

@@ -39,7 +39,9 @@ def learning_tables(learning: pd.DataFrame, order: list[str]) -> list[Table]:
                         "Energy MAE (meV/atom)": r["energy_mae_per_atom"],
                     }
                 )
-        sel = ", ".join(dict.fromkeys(f"{a}/{b}" for a, b in zip(d["split"], d["selection"])))
+        sel = ", ".join(
+            dict.fromkeys(f"{a}/{b}" for a, b in zip(d["split"], d["selection"], strict=True))
+        )
         tables.append(
             Table(
                 key=f"learning__{ds}",

@@ -35,7 +35,13 @@ def parse_variant(text: str):
         key, _, value = item.partition("=")
         if key not in types:
             raise SystemExit(f"{text}: MacePreset has no field {key!r}")
-        changes[key] = None if value == "None" else json.loads(value) if value[:1] in "0123456789-.[" else value
+        changes[key] = (
+            None
+            if value == "None"
+            else json.loads(value)
+            if value[:1] in "0123456789-.["
+            else value
+        )
     return name, dataclasses.replace(cfg, name=name, **changes)
 
 
@@ -76,7 +82,9 @@ def main() -> None:
         }
         print(json.dumps(res), flush=True)
         table.append(res)
-    print(f"{'variant':10} {'params':>8} {'wall s':>7} {'F early':>8} {'E early':>8} {'F all':>7} {'E all':>7}")
+    print(
+        f"{'variant':10} {'params':>8} {'wall s':>7} {'F early':>8} {'E early':>8} {'F all':>7} {'E all':>7}"
+    )
     for r in [{"variant": "zero", "params": 0, "train_wall_s": 0, **zero}, *table]:
         print(
             f"{r['variant']:10} {r['params']:8d} {r['train_wall_s']:7.0f} "

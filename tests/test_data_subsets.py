@@ -19,7 +19,7 @@ def test_subsets_are_nested_seeded_and_by_trajectory(ds):
     n = len(train)
     assert sizes == [max(1, -(-n // 8)), -(-n // 4), -(-n // 2), n]  # ceil(f n)
     chain = list(subsets.values())
-    for small, big in zip(chain, chain[1:]):
+    for small, big in zip(chain, chain[1:], strict=False):
         assert big[: len(small)] == small  # nested: a prefix of the next one
     assert sorted(chain[-1]) == train and len(set(chain[-1])) == n  # whole trajectories, once
     assert nested_train_subsets(ds, seed=0) == subsets  # seeded

@@ -4,11 +4,11 @@ scored on the same test frames; learning.csv, the report's table and figure; sui
 import pandas as pd
 import pytest
 
-pytestmark = pytest.mark.slow  # the first test trains 3 small ADAPT models (~1 min on 2 cores)
-
 from benchmarks.cli import main
 from benchmarks.suite import SuiteError, load_suite, parse_suite
 from benchmarks.testing import generated_dataset
+
+pytestmark = pytest.mark.slow  # the first test trains 3 small ADAPT models (~1 min on 2 cores)
 
 SUITE = """
 name = "curves"
@@ -77,7 +77,9 @@ def test_learning_config_is_checked():
     with pytest.raises(SuiteError, match="learning.models: 'zero' is not a model with a train"):
         parse_suite(raw, "s.toml")
     raw["learning"] = {"fractions": [0.0, 1.0]}
-    with pytest.raises(SuiteError, match=r"learning.fractions: expected a list of numbers in \(0, 1\]"):
+    with pytest.raises(
+        SuiteError, match=r"learning.fractions: expected a list of numbers in \(0, 1\]"
+    ):
         parse_suite(raw, "s.toml")
     raw.pop("learning")
     assert "learning" not in parse_suite(raw, "s.toml").tasks  # never run unless asked

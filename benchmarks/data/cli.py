@@ -41,7 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument(
         "--reference-kwargs",
         default=None,
-        help='JSON keyword arguments for gpaw, module:Class or model:SPEC, e.g. '
+        help="JSON keyword arguments for gpaw, module:Class or model:SPEC, e.g. "
         '\'{"xc": "PBE"}\' or \'{"device": "cuda"}\'',
     )
     g.add_argument(

@@ -170,9 +170,7 @@ def plan(settings: GeneratorSettings, reference: Reference) -> list[PlannedTraje
             i = len(out)
             k = sizes[j % len(sizes)]
             tag = f"-k{k}" if len(sizes) > 1 else ""
-            out.append(
-                PlannedTrajectory(i, f"t{i:04d}-{_slug(spec.name)}{tag}", spec, split, k)
-            )
+            out.append(PlannedTrajectory(i, f"t{i:04d}-{_slug(spec.name)}{tag}", spec, split, k))
     return out
 
 
@@ -270,7 +268,9 @@ def make_trajectory(
     rng = np.random.default_rng([settings.seed, item.index])
     host = host_supercell(item.supercell, settings.lattice_constant, settings.host)
     built, defect = build_defect(host, item.spec, rng, a=settings.lattice_constant)
-    strain = apply_strain(built, settings.strain, np.random.default_rng([settings.seed, item.index, 7]))
+    strain = apply_strain(
+        built, settings.strain, np.random.default_rng([settings.seed, item.index, 7])
+    )
     calc = reference.calculator(built.get_chemical_symbols())
     best = None
     for attempt in range(MAX_DRAWS):  # redraw perturbations that start above the force cap

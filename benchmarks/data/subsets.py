@@ -42,9 +42,7 @@ def nested_train_subsets(
     if bad:
         raise ValueError(f"fractions must lie in (0, 1], got {bad}")
     order = [ids[i] for i in np.random.default_rng([seed, 0x5B5E7]).permutation(len(ids))]
-    return {
-        float(f): order[: max(1, math.ceil(f * len(ids) - 1e-9))] for f in sorted(fractions)
-    }
+    return {float(f): order[: max(1, math.ceil(f * len(ids) - 1e-9))] for f in sorted(fractions)}
 
 
 def subset_dataset(dataset: Dataset, train_ids: list[str], out_dir: str | Path) -> Dataset:
@@ -87,4 +85,3 @@ def subset_dataset(dataset: Dataset, train_ids: list[str], out_dir: str | Path) 
     )
     write_text_atomic(out / "manifest.json", json.dumps(json.loads(manifest.to_json()), indent=1))
     return Dataset(out)
-

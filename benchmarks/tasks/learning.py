@@ -37,7 +37,9 @@ class LearningSettings:
     selection: str = "early"
 
 
-def subsets(dataset: Dataset, settings: LearningSettings, root: Path) -> list[tuple[float, Dataset]]:
+def subsets(
+    dataset: Dataset, settings: LearningSettings, root: Path
+) -> list[tuple[float, Dataset]]:
     """[(fraction, subset dataset)] in increasing size; the full fraction is ``dataset`` itself."""
     chosen = nested_train_subsets(dataset, settings.fractions, settings.seed)
     n_all = len(dataset.records("train"))
@@ -58,8 +60,7 @@ def train_seconds(jobs) -> float:
     from benchmarks.timers import time_training_epochs
 
     return sum(
-        time_training_epochs(trainer(job.kind)[1].epoch_log(job.output))["total_s"]
-        for job in jobs
+        time_training_epochs(trainer(job.kind)[1].epoch_log(job.output))["total_s"] for job in jobs
     )
 
 
