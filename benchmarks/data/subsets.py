@@ -3,7 +3,10 @@
 One seeded permutation of the train trajectories (ids sorted first, so the order of the
 manifest does not matter) is cut at ceil(fraction x n) for every fraction: each smaller subset
 is a prefix of every larger one (nested), a trajectory is never split across subsets, and the
-same seed gives the same subsets. Validation and test splits are kept whole, so every model of a
+same seed gives the same subsets. Within the permutation, the first trajectory (in permutation
+order) that brings an element not yet seen moves to the front, so every subset of at least as
+many trajectories as there are elements holds every element of the train split (a model never
+meets an element at test time that a smaller subset left out, e.g. MACE refuses such frames). Validation and test splits are kept whole, so every model of a
 learning curve is selected on the same validation frames and scored on the same test frames.
 
 :func:`subset_dataset` writes a subset as a dataset directory of its own (trajectory files
@@ -42,7 +45,22 @@ def nested_train_subsets(
     if bad:
         raise ValueError(f"fractions must lie in (0, 1], got {bad}")
     order = [ids[i] for i in np.random.default_rng([seed, 0x5B5E7]).permutation(len(ids))]
+    order = _elements_first(dataset, order)
     return {float(f): order[: max(1, math.ceil(f * len(ids) - 1e-9))] for f in sorted(fractions)}
+
+
+def _elements_first(dataset: Dataset, order: list[str]) -> list[str]:
+    """``order`` with, in order, each trajectory that adds a new element moved to the front."""
+    by_id = {r.id: r for r in dataset.records("train")}
+    seen: set[str] = set()
+    first: list[str] = []
+    for tid in order:
+        (atoms,) = dataset.read(by_id[tid], [0])
+        species = set(atoms.get_chemical_symbols())
+        if not species <= seen:
+            first.append(tid)
+            seen |= species
+    return first + [t for t in order if t not in set(first)]
 
 
 def subset_dataset(dataset: Dataset, train_ids: list[str], out_dir: str | Path) -> Dataset:
