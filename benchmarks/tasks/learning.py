@@ -21,6 +21,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from adapt.fileio import digest
 from benchmarks.data.dataset import Dataset
 from benchmarks.data.subsets import DEFAULT_FRACTIONS, nested_train_subsets, subset_dataset
 
@@ -48,7 +49,8 @@ def subsets(
         if len(ids) == n_all:
             out.append((frac, dataset))
             continue
-        where = root / f"{dataset.sha256[:16]}-s{settings.seed}-{len(ids)}of{n_all}"
+        # named by the chosen ids: another draw (seed, sampler) never meets this directory
+        where = root / f"{dataset.sha256[:16]}-{digest(sorted(ids))[:12]}-{len(ids)}of{n_all}"
         out.append((frac, subset_dataset(dataset, ids, where)))
     return out
 
