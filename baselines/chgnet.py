@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 from ase import Atoms
+from ase.data import chemical_symbols
 
 from adapt.fileio import file_sha256
 from baselines.family import Family
@@ -61,6 +62,11 @@ class CHGNetForceField(ForceField):
             conservative=True,
             checkpoint=str(path),
             checkpoint_sha256=file_sha256(path),
+            # one embedding row per atomic number 1..N (94 for the released models)
+            elements=tuple(
+                chemical_symbols[z]
+                for z in range(1, self.model.atom_embedding.embedding.num_embeddings + 1)
+            ),
             extra={"version": version},
         )
 

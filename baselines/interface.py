@@ -66,11 +66,15 @@ class ModelInfo:
     predicts_energy: bool = True
     predicts_forces: bool = True
     checkpoint: str | None = None  # path of the weights file(s), when there is one
+    elements: tuple[str, ...] | None = None  # chemical symbols it can evaluate (None: not stated)
     checkpoint_sha256: str | None = None
     extra: dict = field(default_factory=dict)  # family-specific facts (preset, cutoff, ...)
 
     def as_dict(self) -> dict:
-        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+        """Flat record for tables; ``elements`` as one comma-separated string."""
+        out = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        out["elements"] = None if self.elements is None else ",".join(self.elements)
+        return out
 
 
 @dataclass(frozen=True)

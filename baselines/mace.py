@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 from ase import Atoms
+from ase.data import chemical_symbols
 
 from adapt.fileio import file_sha256
 from baselines import mace_train
@@ -102,6 +103,7 @@ class MaceForceField(ForceField):
             predicts_energy=meta.get("trained_on_energy", True),
             checkpoint=str(self.path),
             checkpoint_sha256=file_sha256(self.path),
+            elements=tuple(chemical_symbols[z] for z in self._calc.z_table.zs),
             extra={
                 "r_max": self._calc.r_max,
                 "atomic_numbers": list(self._calc.z_table.zs),

@@ -1,42 +1,50 @@
-"""The trivial baseline the ADAPT paper warns about: zero forces, mean energy per atom.
+"""The composition baseline: zero forces, per-element reference energies fitted on train.
 
-Late relaxation frames have near-zero forces, so this predictor scores a deceptively small force
-MAE there; every table carries it so that a model's numbers can be read against it.
-energy = n_atoms * mean over training frames of (E / n_atoms)  [eV]; forces = 0 [eV/Å].
+The ADAPT paper warns that late relaxation frames have near-zero forces, so a model predicting
+zero forces scores a deceptively small force MAE there; every table carries this row so that a
+model's numbers can be read against it. Its energy is the best composition-only guess:
+    E = Σ_e n_e μ_e  [eV], μ_e (eV/atom) fitted by least squares on the train split's frames;
+    forces = 0 [eV/Å].
+A structure with an element absent from the train split gets energy NaN (no reference).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 from ase import Atoms
 
+from baselines.composition import composition_energy, fit_element_energies
 from baselines.family import Family
 from baselines.interface import ForceField, ModelInfo, Prediction
 from baselines.registry import LoadContext, ModelStatus
 
 
 class ZeroForceField(ForceField):
-    def __init__(self, energy_per_atom: float | None, level_of_theory: str = "n/a"):
-        self.energy_per_atom = energy_per_atom
+    """``element_energies``: μ_e (eV/atom) per chemical symbol, or None to predict no energy."""
+
+    def __init__(self, element_energies: Mapping[str, float] | None, level_of_theory: str = "n/a"):
+        self.element_energies = None if element_energies is None else dict(element_energies)
         self.info = ModelInfo(
             name="zero",
             family="zero",
             spec="zero",
-            n_params=0 if energy_per_atom is None else 1,
+            n_params=0 if element_energies is None else len(element_energies),
             device="cpu",
             dtype="float64",
             level_of_theory=level_of_theory,
             conservative=False,
-            predicts_energy=energy_per_atom is not None,
-            extra={"energy_per_atom_eV": energy_per_atom},
+            predicts_energy=element_energies is not None,
+            elements=None if element_energies is None else tuple(sorted(element_energies)),
+            extra={"element_energies_eV": self.element_energies},
         )
 
     def predict(self, frames: Sequence[Atoms], batch_size: int | None = None) -> list[Prediction]:
+        mu = self.element_energies
         return [
             Prediction(
-                energy=None if self.energy_per_atom is None else self.energy_per_atom * len(a),
+                energy=None if mu is None else composition_energy(a.get_chemical_symbols(), mu),
                 forces=np.zeros((len(a), 3)),
             )
             for a in frames
@@ -51,12 +59,18 @@ def load(arg: str, ctx: LoadContext) -> ZeroForceField:
     if not ctx.train_data.has("energy"):  # a forces-only dataset: no energy to predict
         return ZeroForceField(None, ctx.train_data.level_of_theory)
     frames = ctx.train_data.frames("train", "all")
-    per_atom = [a.calc.results["energy"] / len(a) for a in frames]
-    return ZeroForceField(float(np.mean(per_atom)), ctx.train_data.level_of_theory)
+    mu = fit_element_energies(
+        [a.get_chemical_symbols() for a in frames], [a.get_potential_energy() for a in frames]
+    )
+    return ZeroForceField(mu, ctx.train_data.level_of_theory)
 
 
 def statuses() -> list[ModelStatus]:
-    return [ModelStatus("zero", True, "zero forces, mean training energy per atom")]
+    return [
+        ModelStatus(
+            "zero", True, "zero forces, per-element energies fitted on train (least squares)"
+        )
+    ]
 
 
 def _tiny(tmp, data) -> ZeroForceField:
@@ -69,7 +83,7 @@ FAMILY = Family(
     load=load,
     statuses=statuses,
     display="zero",
-    origin="trained here",  # its one number, the mean energy per atom, comes from the train split
+    origin="trained here",  # its per-element energies are fitted on the train split
     role="trivial",
     conservative=False,
     tiny=_tiny,

@@ -41,6 +41,8 @@ import numpy as np
 from ase import Atoms
 from ase.geometry import get_distances
 
+from baselines.composition import fit_element_energies
+
 if TYPE_CHECKING:
     from benchmarks.data.dataset import Defect
     from benchmarks.predictions import PredictionSet
@@ -198,17 +200,6 @@ def energy_errors(
     return values | {"n_structures": int(ok.sum())}
 
 
-def _composition_matrix(
-    symbols_per_frame: Sequence[Sequence[str]], elements: Sequence[str]
-) -> np.ndarray:
-    col = {e: j for j, e in enumerate(elements)}
-    comp = np.zeros((len(symbols_per_frame), len(elements)))
-    for i, syms in enumerate(symbols_per_frame):
-        for e, c in Counter(syms).items():
-            comp[i, col[e]] = c
-    return comp
-
-
 def fit_element_references(
     symbols_per_frame: Sequence[Sequence[str]], energies: np.ndarray
 ) -> dict[str, float]:
@@ -217,25 +208,7 @@ def fit_element_references(
     Frames with a non-finite energy are left out (ValueError when none is left). Rank
     deficiency gives lstsq's minimum-norm solution and a logged warning (module docstring).
     """
-    energies = np.asarray(energies, dtype=float)
-    if len(symbols_per_frame) != len(energies):
-        raise ValueError(f"{len(symbols_per_frame)} frames but {len(energies)} energies")
-    keep = np.flatnonzero(np.isfinite(energies))
-    if len(keep) == 0:
-        raise ValueError("no finite energies to fit element references on")
-    frames = [symbols_per_frame[i] for i in keep]
-    elements = sorted({s for syms in frames for s in syms})
-    comp = _composition_matrix(frames, elements)
-    mu, _, rank, _ = np.linalg.lstsq(comp, energies[keep], rcond=None)
-    if rank < len(elements):
-        log.warning(
-            "element references: composition matrix has rank %d for %d elements (%s); "
-            "using the minimum-norm solution",
-            rank,
-            len(elements),
-            ",".join(elements),
-        )
-    return {e: float(m) for e, m in zip(elements, mu, strict=True)}
+    return fit_element_energies(symbols_per_frame, energies)
 
 
 def aligned_energies(

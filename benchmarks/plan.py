@@ -50,9 +50,10 @@ def plan_steps(
     suite: Suite,
     results: ResultsDir,
     run_id: str,
+    train_root: Path | None = None,
 ) -> list[Step]:
-    """Every step of the run, in execution order: metrics, relaxations, then timing (so the
-    models' timings are taken side by side, one after the other, at the end)."""
+    """Every step of the run, in execution order: metrics, relaxations, learning curves, then
+    timing (so the models' timings are taken side by side, one after the other, at the end)."""
     from benchmarks.relax import RelaxSettings
 
     steps: list[Step] = []
@@ -132,6 +133,11 @@ def plan_steps(
                             compute=_relax(model, ds, rec, settings),
                         )
                     )
+    if "learning" in suite.tasks:
+        from benchmarks.tasks.learning import learning_steps
+
+        root = train_root or cache_dir() / "trained"
+        steps += learning_steps(models, datasets, suite, root, Step)
     if "timing" in suite.tasks:
         from benchmarks.timers import hardware_string
 

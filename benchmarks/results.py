@@ -41,12 +41,18 @@ METRICS_COLUMNS = [
 ]  # fmt: skip
 RELAX_COLUMNS = [
     "model", "family", "dataset", "traj_id", "defect_kind", "outcome", "steps", "wall_s",
-    "final_fmax", "soap_similarity", "delta_q", "rmsd", "optimizer", "fmax_target", "max_steps",
+    "final_fmax", "soap_similarity", "soap_similarity_defect", "delta_q", "rmsd", "optimizer",
+    "fmax_target", "max_steps",
     "message",
 ]  # fmt: skip
 TIMING_COLUMNS = [
     "model", "family", "task", "n_atoms", "batch", "repeats", "median_s", "per_structure_s",
     "atoms_steps_per_s", "peak_mem_mb", "device", "hardware", "run_id", "comparable_within",
+]  # fmt: skip
+LEARNING_COLUMNS = [
+    "model", "family", "dataset", "split", "selection", "fraction", "n_train_trajectories",
+    "n_train_frames", "train_s", "force_mae", "energy_mae", "energy_mae_per_atom",
+    "subset_sha256",
 ]  # fmt: skip
 MODELS_COLUMNS = [
     "name", "spec", "group", "display_name", "family", "origin", "role", "n_params", "device", "dtype",
@@ -58,6 +64,7 @@ TABLES = {
     "relax.csv": RELAX_COLUMNS,
     "timing.csv": TIMING_COLUMNS,
     "models.csv": MODELS_COLUMNS,
+    "learning.csv": LEARNING_COLUMNS,
 }
 INT_COLUMNS = {"n", "n_params", "steps", "max_steps", "n_atoms", "batch", "repeats", "n_frames"}
 
@@ -196,6 +203,7 @@ class Results:
     timing: pd.DataFrame  # may be empty
     predictions: list[PredictionFile]
     absent: list[str] = field(default_factory=list)  # sentences: what was absent or empty
+    learning: pd.DataFrame = field(default_factory=pd.DataFrame)  # only runs with the task
 
     def predictions_for(
         self, dataset: str, split: str, selection: str
@@ -296,6 +304,7 @@ def load_results(root: str | Path) -> Results:
             "`predictions/` has no prediction files: "
             "no scatter plots and no angle-error distributions."
         )
+    learning, _ = read_table(root / "learning.csv", LEARNING_COLUMNS)
     return Results(
         root=root,
         run=run,
@@ -305,4 +314,5 @@ def load_results(root: str | Path) -> Results:
         timing=tables["timing.csv"],
         predictions=preds,
         absent=absent,
+        learning=learning,
     )

@@ -155,8 +155,8 @@ def run_suite(suite: Suite, out: str | Path, *, train_root: str | Path | None = 
     results.write_table("models.csv", [models_row(s) for s in models])
     write_run_json(models)
 
-    steps = plan_steps(models, datasets, suite, results, prov.run_id)
-    rows: dict[str, list[dict]] = {"metrics": [], "relax": [], "timing": []}
+    steps = plan_steps(models, datasets, suite, results, prov.run_id, train_root)
+    rows: dict[str, list[dict]] = {"metrics": [], "relax": [], "timing": [], "learning": []}
     try:
         for step in _progress(steps):
             step_rows = _execute(step, results, summary)
@@ -231,6 +231,8 @@ def _write_tables(results: ResultsDir, rows: dict[str, list[dict]]) -> None:
         ("timing", "timing.csv"),
     ):
         results.write_table(table, rows[task])
+    if rows.get("learning"):  # only runs with the learning task have learning curves
+        results.write_table("learning.csv", rows["learning"])
 
 
 def _progress(steps: list[Step]):

@@ -10,7 +10,14 @@ minimum-image convention of the reference cell.
                      their release: r_cut 5 Å, n_max 8, l_max 6, periodic, averaged, dscribe's
                      default Gaussian width sigma 1.0 Å and GTO radial basis). Averaged SOAP is
                      insensitive: small relaxation differences give values like 0.9999, so
-                     tables need several decimals.
+                     tables show 1 − similarity.
+    soap_similarity_defect
+                     the defect region's local agreement: per-atom SOAP vectors (same settings,
+                     not averaged), cosine similarity of atom i in one structure with atom i in
+                     the other, averaged over the atoms within DEFECT_RADIUS (4.2 Å, minimum
+                     image) of a defect site or vacancy in the reference structure. Local
+                     environments away from the defect barely move in a relaxation and dilute
+                     the global average; here they are left out.
     delta_q          ΔQ = sqrt(Σ_i m_i |Δr_i|²), masses in amu (ASE's table, IUPAC 2016),
                      unit amu^1/2·Å: the mass-weighted configuration-coordinate distance.
     rmsd             sqrt(mean_i |Δr_i|²) in Å.
@@ -19,11 +26,16 @@ minimum-image convention of the reference cell.
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from ase import Atoms
 from ase.geometry import find_mic
+
+if TYPE_CHECKING:
+    from benchmarks.data.dataset import Defect
 
 CELL_TOLERANCE = 1e-3  # Å: cells differing by more than this are refused
 
@@ -79,7 +91,7 @@ def rmsd(a: Atoms, b: Atoms) -> float:
 
 
 @functools.lru_cache(maxsize=32)
-def _soap(species: tuple[str, ...], settings: SoapSettings, periodic: bool):
+def _soap(species: tuple[str, ...], settings: SoapSettings, periodic: bool, average: str = ""):
     from dscribe.descriptors import SOAP
 
     return SOAP(
@@ -89,7 +101,7 @@ def _soap(species: tuple[str, ...], settings: SoapSettings, periodic: bool):
         l_max=settings.l_max,
         sigma=settings.sigma,
         rbf=settings.rbf,
-        average=settings.average,
+        average=average or settings.average,
         periodic=periodic,
     )
 
@@ -108,12 +120,47 @@ def soap_similarity(a: Atoms, b: Atoms, settings: SoapSettings = SoapSettings())
     return float(np.clip(np.dot(va, vb) / denom, -1.0, 1.0))
 
 
+def local_soap_similarity(
+    a: Atoms, b: Atoms, mask: np.ndarray, settings: SoapSettings = SoapSettings()
+) -> float:
+    """Mean over atoms i with ``mask[i]`` of the cosine similarity of atom i's SOAP vector in
+    a and in b (per-atom SOAP, settings as for :func:`soap_similarity`); NaN for an empty mask."""
+    _check_same_atoms(a, b)
+    idx = np.flatnonzero(np.asarray(mask, dtype=bool))
+    if len(idx) == 0:
+        return float("nan")
+    species = tuple(sorted(set(a.get_chemical_symbols())))
+    periodic = settings.periodic and bool(a.pbc.all() and b.pbc.all())
+    soap = _soap(species, settings, periodic, "off")
+    pa = np.asarray(soap.create(a, centers=idx.tolist()), dtype=float).reshape(len(idx), -1)
+    pb = np.asarray(soap.create(b, centers=idx.tolist()), dtype=float).reshape(len(idx), -1)
+    na, nb = np.linalg.norm(pa, axis=1), np.linalg.norm(pb, axis=1)
+    ok = (na > 0) & (nb > 0)
+    if not ok.any():
+        return float("nan")
+    cos = np.einsum("ij,ij->i", pa[ok], pb[ok]) / (na[ok] * nb[ok])
+    return float(np.mean(np.clip(cos, -1.0, 1.0)))
+
+
 def compare_structures(
-    final: Atoms, reference: Atoms, settings: SoapSettings = SoapSettings()
+    final: Atoms,
+    reference: Atoms,
+    settings: SoapSettings = SoapSettings(),
+    defect: Defect | None = None,
 ) -> dict[str, float]:
-    """{"soap_similarity", "delta_q" (amu^1/2·Å), "rmsd" (Å)} of a relaxed vs reference structure."""
+    """{"soap_similarity", "soap_similarity_defect", "delta_q" (amu^1/2·Å), "rmsd" (Å)} of a
+    relaxed vs reference structure; the defect-region similarity is NaN without ``defect``
+    (or when it has no sites)."""
+    from benchmarks.metrics import defect_region_mask
+
+    region = math.nan
+    if defect is not None:
+        region = local_soap_similarity(
+            final, reference, defect_region_mask(reference, defect), settings
+        )
     return {
         "soap_similarity": soap_similarity(final, reference, settings),
+        "soap_similarity_defect": region,
         "delta_q": delta_q(final, reference),
         "rmsd": rmsd(final, reference),
     }

@@ -30,6 +30,12 @@ A suite is a TOML file (see ``benchmarks/suites/quick.toml`` for a commented exa
     sizes = [2, 3]                # side-by-side inference on k x k x k Si supercells (8 k^3 atoms)
     scaling = [1, 2, 3, 4]        # scaling sweep, same units
 
+    [learning]                    # task "learning" (not run unless listed in tasks)
+    fractions = [0.125, 0.25, 0.5, 1.0]  # of the train trajectories, nested, seeded
+    seed = 0                      # of the subset draw
+    selection = "early"           # test frames every point is scored on
+    models = ["MACE"]             # entries with a train block (default: all of them)
+
 Relative dataset paths are taken from the current directory; ``~`` and ``$VARS`` are expanded;
 ``cache:datasets/NAME`` is a dataset imported into adapt-bench's cache dir.
 Every error names the file and the key, e.g. ``quick.toml: models[2].train.mace.epochs: ...``.
@@ -45,7 +51,8 @@ from pathlib import Path
 from typing import Any
 
 SUITES_DIR = Path(__file__).parent / "suites"
-TASKS = ("metrics", "relax", "timing")
+TASKS = ("metrics", "relax", "timing", "learning")
+DEFAULT_TASKS = ("metrics", "relax", "timing")  # "learning" retrains models: only when asked
 SPLIT_NAMES = ("train", "val", "test", "all")
 GROUPS = ("main", "energy_architectures", "attention_radius", "foundation", "adapt_variants")
 
@@ -133,6 +140,19 @@ class TimingConfig:
 
 
 @dataclass(frozen=True)
+class LearningConfig:
+    """Learning curves (benchmarks/tasks/learning.py): fractions of the train trajectories (nested,
+    seeded by ``seed``), scored on ``split``/``selection``; ``models``: entry names (empty: every
+    entry with a train block)."""
+
+    fractions: tuple[float, ...] = (0.125, 0.25, 0.5, 1.0)
+    seed: int = 0
+    split: str = "test"
+    selection: str = "early"
+    models: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class RelaxConfig:
     """Relaxation settings: ``settings`` are passed to benchmarks.relax.RelaxSettings."""
 
@@ -152,11 +172,12 @@ class Suite:
     description: str = ""
     device: str = "cpu"
     seed: int = 0
-    tasks: tuple[str, ...] = TASKS
+    tasks: tuple[str, ...] = DEFAULT_TASKS
     batch_size: int | None = None
     alignment_selection: str = "early"  # train frames used to fit per-element energy refs
     relax: RelaxConfig = field(default_factory=RelaxConfig)
     timing: TimingConfig = field(default_factory=TimingConfig)
+    learning: LearningConfig = field(default_factory=LearningConfig)
     source: str = ""  # the file it was read from
 
     def as_dict(self) -> dict:
@@ -239,7 +260,7 @@ def parse_suite(raw: dict, source: str = "<suite>") -> Suite:
     for i, m in enumerate(models):
         if m.data is not None and m.data not in names:
             where.fail(f"models[{i}].data", f"unknown dataset {m.data!r}; datasets: {names}")
-    tasks = tuple(where.str_list(top, "tasks", default=list(TASKS)))
+    tasks = tuple(where.str_list(top, "tasks", default=list(DEFAULT_TASKS)))
     for t in tasks:
         if t not in TASKS:
             where.fail("tasks", f"unknown task {t!r}; tasks: {list(TASKS)}")
@@ -260,6 +281,7 @@ def parse_suite(raw: dict, source: str = "<suite>") -> Suite:
         models=models,
         relax=_relax(top.get("relax", {}), where),
         timing=_timing(top.get("timing", {}), where),
+        learning=_learning(top.get("learning", {}), where, models),
         source=source,
     )
 
@@ -276,6 +298,7 @@ _TOP_KEYS = {
     "models",
     "relax",
     "timing",
+    "learning",
 }
 
 
@@ -497,4 +520,40 @@ def _timing(raw, where: _Where) -> TimingConfig:
         scaling_repeats=where.int(
             t, "scaling_repeats", default=d.scaling_repeats, minimum=1, prefix=p
         ),
+    )
+
+
+def _learning(raw, where: _Where, models: tuple[ModelEntry, ...]) -> LearningConfig:
+    keys = {f.name for f in dataclasses.fields(LearningConfig)}
+    t = where.table(raw, "learning", keys)
+    d = LearningConfig()
+    p = "learning."
+    fractions = t.get("fractions", list(d.fractions))
+    ok = (
+        isinstance(fractions, list)
+        and fractions
+        and all(
+            isinstance(f, int | float) and not isinstance(f, bool) and 0 < f <= 1 for f in fractions
+        )
+    )
+    if not ok:
+        where.fail(p + "fractions", f"expected a list of numbers in (0, 1], got {fractions!r}")
+    split = where.str(t, "split", default=d.split, prefix=p)
+    if split not in SPLIT_NAMES:
+        where.fail(p + "split", f"expected one of {list(SPLIT_NAMES)}, got {split!r}")
+    names = tuple(where.str_list(t, "models", default=["*"], prefix=p))
+    if names == ("*",):
+        names = ()
+    trained = {m.name for m in models if m.train}
+    for n in names:
+        if n not in trained:
+            where.fail(p + "models", f"{n!r} is not a model with a train block: {sorted(trained)}")
+    return LearningConfig(
+        fractions=tuple(sorted(float(f) for f in fractions)),
+        seed=where.int(t, "seed", default=d.seed, minimum=0, prefix=p),
+        split=split,
+        selection=_selection(
+            where.str(t, "selection", default=d.selection, prefix=p), where, p + "selection"
+        ),
+        models=names,
     )

@@ -54,7 +54,12 @@ def definitions(res: Results) -> list[Block]:
         "**SOAP similarity**: cosine similarity of the structure-averaged SOAP vectors of the "
         "model's final structure and the reference's final frame (dscribe, the ADAPT authors' "
         "settings: r_cut 5 Å, n_max 8, l_max 6, periodic, averaged); 1 for identical structures. "
-        "Averaged SOAP is insensitive, so small differences show in the 4th-6th decimal.",
+        "Averaged SOAP is insensitive (values within 1e-4 of 1), so tables show **1 − SOAP "
+        "similarity** in scientific notation, median and worst case over the relaxations. "
+        "**1 − SOAP defect**: the same settings per atom, without averaging: the cosine "
+        "similarity of each atom's SOAP vector in the two structures, averaged over the atoms "
+        "within 4.2 Å (minimum image) of a defect site or vacancy of the reference structure, "
+        "where a relaxation moves atoms most.",
         "**ΔQ** (amu½·Å): sqrt(Σ_i m_i |Δr_i|²), masses in amu, displacements under the minimum "
         "image convention: the mass-weighted configuration-coordinate distance. **RMSD** (Å): "
         "sqrt(mean_i |Δr_i|²).",

@@ -55,6 +55,17 @@ def sig(digits: int = 3) -> Formatter:
     return fmt
 
 
+def scientific(digits: int = 2) -> Formatter:
+    """Always scientific, ``digits`` after the point: 3.14e-06."""
+
+    def fmt(v) -> str:
+        if is_missing(v):
+            return EMPTY
+        return f"{float(v):.{digits}e}"
+
+    return fmt
+
+
 def integer(v) -> str:
     return EMPTY if is_missing(v) else f"{int(round(float(v))):,}"
 

@@ -74,6 +74,7 @@ def build_blocks(res) -> list[Block]:
         blocks += _accuracy_blocks(res, view)
     blocks += _relax_blocks(res)
     blocks += _timing_blocks(res)
+    blocks += _learning_blocks(res)
     ablations = [
         t for v in views for t in (energy_arch_table(res, v), attention_radius_table(res, v)) if t
     ]
@@ -208,6 +209,31 @@ def _relax_blocks(res) -> list[Block]:
     if not tables:
         return out + [Para("No relaxations in this run (relax.csv absent or empty).")]
     return out + tables
+
+
+def _learning_blocks(res) -> list[Block]:
+    """Learning curves, only in runs that had the learning task."""
+    from reports.learning import learning_figure, learning_tables
+
+    if res.learning.empty:
+        return []
+    order = list(dict.fromkeys(res.metrics["model"])) if not res.metrics.empty else []
+    out: list[Block] = [Heading(2, "Learning curves"), *learning_tables(res.learning, order)]
+    rel = Path("figures") / "learning_curves.png"
+    if learning_figure(res.learning, order, res.root / rel):
+        out.append(
+            Image(
+                figures.FigureFile(
+                    "learning_curves",
+                    rel,
+                    "Learning curves",
+                    "Force MAE on the same held-out frames against training frames (left) and "
+                    "training seconds (right), log-log; each point is a model retrained from "
+                    "scratch on a nested subset of the train trajectories.",
+                )
+            )
+        )
+    return out
 
 
 def _timing_blocks(res) -> list[Block]:

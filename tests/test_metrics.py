@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from ase.build import bulk
 from ase.data import atomic_masses, atomic_numbers
+from ase.geometry import get_distances
 
 from baselines.interface import Prediction
 from baselines.zero import ZeroForceField
@@ -23,7 +24,13 @@ from benchmarks.metrics import (
 )
 from benchmarks.predictions import PredictionSet
 from benchmarks.results import ResultsDir, load_results
-from benchmarks.structure_compare import compare_structures, delta_q, rmsd, soap_similarity
+from benchmarks.structure_compare import (
+    compare_structures,
+    delta_q,
+    local_soap_similarity,
+    rmsd,
+    soap_similarity,
+)
 from benchmarks.testing import si_cell
 
 TOL = 1e-12
@@ -167,7 +174,7 @@ def test_defect_mask_minimum_image():
 def test_prediction_set_from_frames_save_load(random_dataset, tmp_path):
     rec = random_dataset.records("test")[0]
     frames = random_dataset.read(rec)
-    preds = ZeroForceField(-4.6).predict(frames)
+    preds = ZeroForceField({"Si": -4.6, "C": -4.6}).predict(frames)
     ps = PredictionSet.from_frames(frames, preds, [rec.defect] * len(frames))
     assert len(ps) == len(frames) and ps.forces_ref.shape == (8 * len(frames), 3)
     assert ps.traj_id[0] == rec.id and ps.step.tolist() == list(range(len(frames)))
@@ -283,7 +290,30 @@ def test_soap_similarity_identical_and_distorted():
     s = soap_similarity(b, a)
     assert 0.0 < s < 1.0 - 1e-6
     res = compare_structures(b, a)
-    assert res.keys() == {"soap_similarity", "delta_q", "rmsd"} and res["soap_similarity"] == s
+    assert res.keys() == {"soap_similarity", "soap_similarity_defect", "delta_q", "rmsd"}
+    assert res["soap_similarity"] == s and math.isnan(res["soap_similarity_defect"])
+
+
+def test_defect_region_soap_sees_only_the_defect_region():
+    ref = si_cell(4)  # 512 atoms, C on site 0; the region: atoms within 4.2 Å of it
+    defect = Defect("substitutional", ("C",), (0,))
+    _, d = get_distances(ref.positions[:1], ref.positions, cell=ref.cell, pbc=True)
+    # outside every region atom's SOAP reach (r_cut 5 Å + the Gaussians' 1 Å-sigma tails)
+    far = d[0] > DEFECT_RADIUS + 5.0 + 4.0
+    moved_far = ref.copy()
+    moved_far.positions[far] += np.random.default_rng(0).normal(scale=0.1, size=(far.sum(), 3))
+    res = compare_structures(moved_far, ref, defect=defect)
+    assert res["soap_similarity_defect"] == pytest.approx(1.0, abs=1e-12)
+    assert res["soap_similarity"] < 1.0 - 1e-7  # the global average does see the far moves
+    near = ref.copy()  # one neighbour of the dopant moves 0.1 Å
+    neighbour = int(np.argsort(d[0])[1])
+    near.positions[neighbour] += [0.1, 0.0, 0.0]
+    res = compare_structures(near, ref, defect=defect)
+    region, overall = 1 - res["soap_similarity_defect"], 1 - res["soap_similarity"]
+    assert region > 10 * overall > 0  # 17 region atoms vs a 512-atom average
+    mask = defect_region_mask(ref, defect)
+    assert mask.sum() == 17  # C + 4 first + 12 second neighbours
+    assert local_soap_similarity(near, ref, mask) == res["soap_similarity_defect"]
 
 
 def test_structure_mismatch_names_what_differs():

@@ -207,7 +207,7 @@ def test_level_of_theory_mismatch_is_flagged_and_aligned(tmp_path):
     from benchmarks.tasks.accuracy import energy_refs, evaluate, lot_mismatch
 
     ds = random_label_dataset(tmp_path / "ds")
-    other = ZeroForceField(-3.0, level_of_theory="PBE (MPtrj)")
+    other = ZeroForceField({"Si": -3.0, "C": -3.0}, level_of_theory="PBE (MPtrj)")
     assert lot_mismatch(other.info, ds)
     refs = energy_refs(other, ds, "all", None)
     _, rows = evaluate(other, ds, "test", "all", label="z", refs=refs)

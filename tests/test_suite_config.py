@@ -12,7 +12,7 @@ def test_builtin_suites_load():
     quick = load_suite("quick")
     assert quick.name == "quick" and quick.datasets[0].source == "default"
     names = [m.name for m in quick.models]
-    assert {"zero", "ADAPT tiny", "MACE tiny", "CHGNet", "MatterSim 1M"} <= set(names)
+    assert {"zero", "ADAPT tiny", "MACE", "CHGNet", "MatterSim 1M"} <= set(names)
     adapt = next(m for m in quick.models if m.name == "ADAPT tiny")
     assert [j.kind for j in adapt.train] == ["adapt-force", "adapt-energy"]
     assert quick.relax.options["fmax"] == 0.01

@@ -27,7 +27,7 @@ class Recording(ForceField):
     """Zero model that remembers the positions and batch size of every call."""
 
     def __init__(self):
-        self.inner = ZeroForceField(-4.0)
+        self.inner = ZeroForceField({"Si": -4.0, "C": -4.0})
         self.info = self.inner.info
         self.seen: list[np.ndarray] = []
         self.batch_sizes: list[int | None] = []
@@ -40,7 +40,9 @@ class Recording(ForceField):
 
 def test_time_inference_zero_model_fields():
     frames = [si_cell(1), si_cell(2)]
-    res = time_inference(ZeroForceField(-4.0), frames, repeats=3, warmup=1, batch_size=2)
+    res = time_inference(
+        ZeroForceField({"Si": -4.0, "C": -4.0}), frames, repeats=3, warmup=1, batch_size=2
+    )
     assert isinstance(res, TimingResult)
     assert res.task == "inference" and res.repeats == 3 and res.batch == 2 and res.n_frames == 2
     assert res.n_atoms == 36  # (8 + 64) / 2
@@ -78,10 +80,12 @@ def test_scaling_frames():
 
 
 def test_time_scaling_and_cap():
-    res = time_scaling(ZeroForceField(-4.0), sizes=(1, 2), repeats=2)
+    res = time_scaling(ZeroForceField({"Si": -4.0, "C": -4.0}), sizes=(1, 2), repeats=2)
     assert [r.n_atoms for r in res] == [8, 64] and all(r.task == "scaling" for r in res)
     assert all(r.median_s > 0 and r.repeats == 2 for r in res)
-    capped = time_scaling(ZeroForceField(-4.0), sizes=(1, 2, 3), repeats=3, time_cap_s=0.0)
+    capped = time_scaling(
+        ZeroForceField({"Si": -4.0, "C": -4.0}), sizes=(1, 2, 3), repeats=3, time_cap_s=0.0
+    )
     assert [r.n_atoms for r in capped] == [8, 64, 216]
     assert capped[0].median_s >= 0 and capped[0].repeats == 1 and capped[0].note
     assert all(math.isnan(r.median_s) and "skipped" in r.note for r in capped[1:])

@@ -37,12 +37,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--reference",
         default="tersoff",
         help="tersoff (LAMMPS SiCGe.tersoff), sw (LAMMPS Si.sw), gpaw (PBE, LCAO dzp, Gamma), "
-        "or module:Class of any ASE calculator (default: %(default)s)",
+        "model:SPEC for any model of `adapt-bench models` as labeller (e.g. model:chgnet, "
+        "model:mace:PATH), or module:Class of any ASE calculator (default: %(default)s)",
     )
     g.add_argument(
         "--reference-kwargs",
         default=None,
-        help='JSON keyword arguments for gpaw or module:Class, e.g. \'{"xc": "PBE"}\'',
+        help="JSON keyword arguments for gpaw, module:Class or model:SPEC, e.g. "
+        '\'{"xc": "PBE"}\' or \'{"device": "cuda"}\'',
     )
     g.add_argument(
         "--n-trajectories",
@@ -52,9 +54,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     g.add_argument(
         "--supercell",
-        type=positive_int,
+        type=_supercells,
         default=2,
-        help="k: supercell of 8 k^3 host atoms (default: %(default)s)",
+        help="k: supercell of 8 k^3 host atoms, or k1,k2,... to mix sizes (trajectories of "
+        "every split cycle through them) (default: %(default)s)",
+    )
+    g.add_argument(
+        "--strain",
+        type=float,
+        default=0.0,
+        help="random symmetric cell strain per trajectory, components uniform in "
+        "[-X, X] (e.g. 0.02); 0 keeps the ideal cell (default: %(default)s)",
     )
     g.add_argument(
         "--seed",
@@ -77,7 +87,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument(
         "--dopants",
         default=None,
-        help="comma-separated foreign species (default: C,Ge; none for sw)",
+        help="comma-separated foreign species, any the reference covers (default: C,Ge; "
+        "none for sw)",
     )
     g.add_argument(
         "--optimizer",
@@ -238,6 +249,17 @@ def _progress(args) -> bool:
     return progress_enabled() and not getattr(args, "no_progress", False)
 
 
+def _supercells(text: str) -> int | tuple[int, ...]:
+    """``--supercell``: "2" -> 2, "1,2,3" -> (1, 2, 3)."""
+    try:
+        sizes = tuple(int(k) for k in text.split(",") if k.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected k or k1,k2,...") from None
+    if not sizes or min(sizes) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: sizes must be integers >= 1")
+    return sizes[0] if len(sizes) == 1 else sizes
+
+
 def cmd_generate(args: argparse.Namespace) -> int:
     from benchmarks.data.generate import GeneratorSettings, run_generation
 
@@ -260,6 +282,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
         optimizer=args.optimizer,
         dopants=dopants,
         name=args.name,
+        strain=args.strain,
     )
     try:
         rep = run_generation(args.out, settings, workers=args.workers, progress=_progress(args))

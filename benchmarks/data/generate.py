@@ -63,13 +63,16 @@ class GeneratorSettings:
     """Everything that determines a generated dataset (kept in the manifest; resuming needs equal).
 
     Lengths in Å, forces in eV/Å. ``dopants=None`` means the reference's default: C and Ge for
-    tersoff and custom calculators, none for sw (Si only).
+    tersoff and custom calculators, none for sw (Si only). ``supercell``: k, or a tuple of k
+    values mixed within every split (trajectory j of a split gets the (j mod n)-th). ``strain``:
+    each trajectory's cell is deformed by a random symmetric strain with components drawn
+    uniformly in [-strain, strain] (0: the ideal host cell).
     """
 
     reference: str = "tersoff"
     reference_kwargs: tuple[tuple[str, object], ...] = ()
     n_trajectories: int = 50
-    supercell: int = 2
+    supercell: int | tuple[int, ...] = 2
     seed: int = 0
     host: str = "Si"
     lattice_constant: float = SI_A
@@ -85,6 +88,13 @@ class GeneratorSettings:
     val_fraction: float = 0.1
     test_fraction: float = 0.15
     name: str = ""
+    strain: float = 0.0  # largest strain component (dimensionless)
+
+    def supercells(self) -> tuple[int, ...]:
+        sizes = (self.supercell,) if isinstance(self.supercell, int) else tuple(self.supercell)
+        if not sizes or any(int(k) < 1 for k in sizes):
+            raise ValueError(f"supercell {self.supercell!r}: sizes must be integers >= 1")
+        return tuple(int(k) for k in sizes)
 
     def resolved_dopants(self) -> tuple[str, ...]:
         if self.dopants is not None:
@@ -98,6 +108,7 @@ class PlannedTrajectory:
     id: str
     spec: DefectSpec
     split: str
+    supercell: int = 2
 
 
 @dataclass
@@ -147,6 +158,9 @@ def plan(settings: GeneratorSettings, reference: Reference) -> list[PlannedTraje
     n_train = n - n_test - n_val
     if n_train < 1:
         raise ValueError(f"n_trajectories={n} leaves no training trajectory")
+    if not 0.0 <= settings.strain < 0.5:
+        raise ValueError(f"strain {settings.strain}: use a value in [0, 0.5)")
+    sizes = settings.supercells()
     out: list[PlannedTrajectory] = []
     for split, cfgs, count in (
         ("train", train_cfgs, n_train),
@@ -156,7 +170,9 @@ def plan(settings: GeneratorSettings, reference: Reference) -> list[PlannedTraje
         for j in range(count):
             spec = cfgs[j % len(cfgs)]
             i = len(out)
-            out.append(PlannedTrajectory(i, f"t{i:04d}-{_slug(spec.name)}", spec, split))
+            k = sizes[j % len(sizes)]
+            tag = f"-k{k}" if len(sizes) > 1 else ""
+            out.append(PlannedTrajectory(i, f"t{i:04d}-{_slug(spec.name)}{tag}", spec, split, k))
     return out
 
 
@@ -186,6 +202,18 @@ def perturb(
         "distorted_atoms": [int(i) for i in nearest],
         "rattle_std": std,
     }
+
+
+def apply_strain(atoms: Atoms, max_strain: float, rng: np.random.Generator) -> np.ndarray:
+    """Deform the cell (atoms follow) by I + ε, ε symmetric with components uniform in
+    [-max_strain, max_strain]; returns ε (3, 3). No-op (ε = 0, rng untouched) when max_strain is 0.
+    """
+    if max_strain == 0:
+        return np.zeros((3, 3))
+    eps = rng.uniform(-max_strain, max_strain, size=(3, 3))
+    eps = (eps + eps.T) / 2
+    atoms.set_cell(np.asarray(atoms.cell) @ (np.eye(3) + eps), scale_atoms=True)
+    return eps
 
 
 def _defect_centre(atoms: Atoms, defect: Defect) -> np.ndarray:
@@ -240,8 +268,11 @@ def make_trajectory(
     """Build, perturb and relax one planned trajectory."""
     t0 = time.perf_counter()
     rng = np.random.default_rng([settings.seed, item.index])
-    host = host_supercell(settings.supercell, settings.lattice_constant, settings.host)
+    host = host_supercell(item.supercell, settings.lattice_constant, settings.host)
     built, defect = build_defect(host, item.spec, rng, a=settings.lattice_constant)
+    strain = apply_strain(
+        built, settings.strain, np.random.default_rng([settings.seed, item.index, 7])
+    )
     calc = reference.calculator(built.get_chemical_symbols())
     best = None
     for attempt in range(MAX_DRAWS):  # redraw perturbations that start above the force cap
@@ -273,6 +304,8 @@ def make_trajectory(
             "max_steps": settings.max_steps,
             "steps": len(frames) - 1,
             "initial_fmax": float(np.linalg.norm(frames[0].get_forces(), axis=1).max()),
+            **({"supercell": item.supercell} if len(settings.supercells()) > 1 else {}),
+            **({"strain": strain.round(6).tolist()} if settings.strain else {}),
             "wall_s": round(time.perf_counter() - t0, 3),
         },
     )
@@ -291,7 +324,7 @@ def generate_dataset(
     out_dir: str | Path,
     reference: str = "tersoff",
     n_trajectories: int = 50,
-    supercell: int = 2,
+    supercell: int | tuple[int, ...] = 2,
     seed: int = 0,
     *,
     reference_kwargs: dict | None = None,
@@ -386,6 +419,8 @@ def run_generation(
 def settings_json(settings: GeneratorSettings) -> dict:
     """The settings as they read back from a manifest (JSON types)."""
     d = {**asdict(settings), "reference_kwargs": dict(settings.reference_kwargs)}
+    if not d["strain"]:  # datasets made before strain existed keep matching their manifests
+        del d["strain"]
     return json.loads(json.dumps(d))
 
 

@@ -10,6 +10,10 @@
                     smearing 0.05 eV, not spin-polarised. Only when ``gpaw`` is importable.
     module:Class    any ASE calculator, constructed as ``Class(**kwargs)`` with JSON kwargs (how a
                     user plugs in VASP: ``ase.calculators.vasp:Vasp`` + ``{"xc": "PBE", ...}``).
+    model:SPEC      any model of the registry (``adapt-bench models``) as labeller, e.g.
+                    ``model:chgnet`` or ``model:mace:PATH``; kwargs: ``{"device": "cuda"}``.
+                    Species: the elements the model states it covers (any when it states none).
+                    The level of theory names the model, its checkpoint and what it was trained on.
 
 Every reference makes a *fresh* calculator per structure (``Reference.calculator(symbols)``),
 because LAMMPS maps species to potential elements at set-up time.
@@ -29,7 +33,7 @@ from ase.calculators.calculator import Calculator
 
 from adapt.fileio import file_sha256
 
-BUILTIN = ("tersoff", "sw", "gpaw")
+BUILTIN = ("tersoff", "sw", "gpaw", "model:SPEC")
 
 
 @dataclass(frozen=True)
@@ -243,10 +247,57 @@ def custom(spec: str, kwargs: dict | None = None, level_of_theory: str | None = 
     )
 
 
+def model_reference(spec: str, device: str = "cpu") -> Reference:
+    """A registry model (``spec`` as ``adapt-bench models`` lists it) as the labeller.
+
+    The model is loaded once; every structure gets a fresh ASE calculator around it. Refused
+    when the model predicts no energy or no forces (a dataset frame needs both).
+    """
+    from baselines.registry import LoadContext, load_model
+
+    if not spec:
+        raise ValueError("reference 'model:' needs a model spec, e.g. model:chgnet")
+    ff = load_model(spec, LoadContext(device=device))
+    info = ff.info
+    if not (info.predicts_energy and info.predicts_forces):
+        raise ValueError(
+            f"reference 'model:{spec}': {info.name} predicts no "
+            f"{'energy' if not info.predicts_energy else 'forces'}; a labeller needs both"
+        )
+    sha = (info.checkpoint_sha256 or "")[:12]
+    return Reference(
+        name=f"model:{spec}",
+        level_of_theory=f"{info.name} as labeller (model:{spec}"
+        + (f", sha256 {sha}" if sha else "")
+        + f"; trained on {info.level_of_theory})",
+        species=info.elements,
+        settings={
+            "model_spec": spec,
+            "model": info.name,
+            "family": info.family,
+            "n_params": info.n_params,
+            "checkpoint_sha256": info.checkpoint_sha256,
+            "model_level_of_theory": info.level_of_theory,
+            "dtype": info.dtype,
+            "device": device,
+        },
+        _factory=lambda present: ff.calculator(),
+    )
+
+
 def get_reference(
     name: str, kwargs: dict | None = None, level_of_theory: str | None = None
 ) -> Reference:
-    """The reference called ``name`` ("tersoff", "sw", "gpaw", or "module:Class" + kwargs)."""
+    """The reference called ``name``: "tersoff", "sw", "gpaw", "model:SPEC" or "module:Class"."""
+    if name.startswith("model:"):
+        kw = dict(kwargs or {})
+        unknown = set(kw) - {"device"}
+        if unknown:
+            raise ValueError(f"reference {name!r} takes only 'device', not {sorted(unknown)}")
+        ref = model_reference(name.removeprefix("model:"), kw.get("device", "cpu"))
+        if level_of_theory:
+            ref = Reference(ref.name, level_of_theory, ref.species, ref.settings, ref._factory)
+        return ref
     if name == "tersoff":
         ref = tersoff()
     elif name == "sw":

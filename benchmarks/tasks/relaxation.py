@@ -41,11 +41,11 @@ def relax_row(
     first, last = dataset.read(rec, [0, rec.n_frames - 1])
     use_energy = ff.info.conservative and ff.info.predicts_energy
     res = relax(first, ff.calculator(), settings, use_energy=use_energy)
-    cmp = {"soap_similarity": math.nan, "delta_q": math.nan, "rmsd": math.nan}
+    cmp = {k: math.nan for k in ("soap_similarity", "soap_similarity_defect", "delta_q", "rmsd")}
     message = res.message
     if res.outcome in ("converged", "not_converged"):
         try:
-            cmp = compare_structures(res.atoms, last)
+            cmp = compare_structures(res.atoms, last, defect=rec.defect)
         except Exception as exc:  # noqa: BLE001 - a failed comparison is recorded, not fatal
             message = f"comparison failed: {type(exc).__name__}: {exc}"
     return {
@@ -59,6 +59,7 @@ def relax_row(
         "wall_s": res.wall_s,
         "final_fmax": res.final_fmax if math.isfinite(res.final_fmax) else math.nan,
         "soap_similarity": cmp["soap_similarity"],
+        "soap_similarity_defect": cmp["soap_similarity_defect"],
         "delta_q": cmp["delta_q"],
         "rmsd": cmp["rmsd"],
         "optimizer": settings.optimizer,
