@@ -22,6 +22,9 @@ class _TrainFrames:
         assert (split, selection) == ("train", "all")
         return self._frames
 
+    def has(self, label):
+        return label in ("energy", "forces")
+
 
 def _labelled(symbols, energy):
     atoms = Atoms(symbols, cell=[9, 9, 9], pbc=True)

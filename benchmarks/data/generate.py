@@ -129,8 +129,7 @@ def plan(settings: GeneratorSettings, reference: Reference) -> list[PlannedTraje
     n = settings.n_trajectories
     if n < 3:
         raise ValueError("n_trajectories must be at least 3 (one each for train, val and test)")
-    if settings.supercell < 1:
-        raise ValueError(f"supercell {settings.supercell}: must be at least 1 (8 k^3 host atoms)")
+    settings.supercells()  # every size >= 1, else one clear error
     if settings.dopants is not None:  # asked for explicitly: each must be labellable
         for x in settings.dopants:
             reference.check_species({settings.host, x})
