@@ -16,10 +16,14 @@ The scheme (used by :func:`adapt.train.train_adapt` and :func:`adapt.plus.train.
 - Only rank 0 writes checkpoints, metrics and the resume state, and shows progress; validation
   batches are split across ranks and their sums all-reduced (:meth:`Dist.sum`).
 
-Why not ``torch.nn.parallel.DistributedDataParallel``: ADAPT+ conservative forces call
-``torch.autograd.grad(create_graph=True)`` inside the forward, rank shards may be empty, and the
-loss is normalised by global totals; one explicit all-reduce after ``backward`` is exact in all
-three cases, at the cost of not overlapping communication with the backward pass.
+Why not ``torch.nn.parallel.DistributedDataParallel``: DDP does cope with ADAPT+ conservative
+forces (``torch.autograd.grad(create_graph=True)`` inside the forward): on 2 gloo ranks, float64,
+DDP with and without ``static_graph`` gave the one-process gradient to 1.6e-15 relative
+(scripts/probe_ddp_conservative.py; it warns "grad strides do not match bucket view strides").
+But DDP averages gradients and needs every rank to run forward and backward on every step,
+while here a rank's shard may be empty (a 1-structure batch on 2 ranks) and the loss is already
+normalised by global totals; one explicit all-reduce after ``backward`` handles both exactly, at
+the cost of not overlapping communication with the backward pass.
 
 Randomness: shared draws (batch plan, augmentation) use the same seeds on every rank; anything
 drawn inside the forward pass (dropout) runs under a per-rank seed (:meth:`Dist.local_rng`).
@@ -125,7 +129,7 @@ class Dist:
                 dist.broadcast(t.data, src=0)
 
     def agree(self, value: int, what: str) -> None:
-        """Raise on every rank unless all ranks hold the same integer ``value``."""
+        """ValueError on every rank unless all ranks hold the same integer ``value``."""
         if not self.active:
             return
         import torch.distributed as dist
@@ -135,7 +139,7 @@ class Dist:
         dist.all_reduce(lo, op=dist.ReduceOp.MIN)
         dist.all_reduce(hi, op=dist.ReduceOp.MAX)
         if int(lo) != int(hi):
-            raise RuntimeError(
+            raise ValueError(
                 f"ranks disagree on {what} (rank {self.rank} has {value}, the range is "
                 f"{int(lo)}..{int(hi)})"
             )
