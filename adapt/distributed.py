@@ -184,9 +184,16 @@ def from_env(device: str = "cpu") -> Dist:
     cuda = str(device).startswith("cuda")
     backend = "nccl" if cuda else "gloo"
     if cuda:
+        if local >= torch.cuda.device_count():
+            raise ValueError(
+                f"LOCAL_RANK {local} needs GPU {local}, but torch sees "
+                f"{torch.cuda.device_count()} GPU(s) on this node: start at most that many "
+                "processes per node (--nproc / --nproc_per_node)"
+            )
         torch.cuda.set_device(local)
     if not dist.is_initialized():
-        dist.init_process_group(backend)
+        gpu = {"device_id": torch.device(f"cuda:{local}")} if cuda else {}
+        dist.init_process_group(backend, **gpu)
     return Dist(rank=rank, world=world, local_rank=local, backend=backend)
 
 

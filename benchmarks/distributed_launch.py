@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import logging
 import os
 import subprocess
 import sys
@@ -60,6 +61,8 @@ def joined(device: str):
     from adapt.distributed import from_env, shutdown
 
     dist = from_env(device)
+    if not dist.is_main:  # one copy of the log: rank 0's (warnings still come from every rank)
+        logging.getLogger().setLevel(max(logging.getLogger().level, logging.WARNING))
     try:
         yield dist
     finally:
