@@ -96,7 +96,8 @@ def test_adapt_plus_two_ranks_give_the_one_process_run_and_resume(data, tmp_path
             one / "last" / f"{f}.safetensors", two / "last" / f"{f}.safetensors", _without_key_bias
         )
         assert d < 1e-4, (f, d)  # measured 1.3e-5 on weights of magnitude ~0.14
-    (m1, table, _), (m2, _, _) = load_checkpoint(one), load_checkpoint(two)
+    (m1, table, _), (m2, _, meta) = load_checkpoint(one), load_checkpoint(two)
+    assert meta["world_size"] == 2
     frames = data.frames("val")
     for a, b in zip(predict(m1, table, frames), predict(m2, table, frames), strict=True):
         np.testing.assert_allclose(b["forces"], a["forces"], atol=1e-5)

@@ -234,6 +234,7 @@ def train_plus(
         "n_train": len(train),
         "n_val": len(val),
         "n_params": sum(p.numel() for p in model.parameters()),
+        "world_size": dist.world,
     }
 
     while epoch < tcfg.epochs:
