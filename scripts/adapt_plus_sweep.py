@@ -8,7 +8,8 @@ as is). Each variant is trained in the order given on DIR's train split (default
 dataset), then scored on the test split (early and all frames) beside the composition baseline.
 Train times within one invocation are comparable (same machine, same load, ``--threads`` torch
 threads); prints one JSON line per variant and a table at the end. Runs already finished in
-``--out`` are reused (their recorded train time is reported again).
+``--out`` are reused (their recorded train time is reported again); ``--seed`` sets the training
+seed of every variant.
 """
 
 from __future__ import annotations
@@ -52,16 +53,16 @@ def score(ff, ds, label) -> dict:
     return out
 
 
-def train(family, preset, options, ds, out: Path) -> str:
+def train(family, preset, options, ds, out: Path, seed: int = 0) -> str:
     if family == "mace":
         from baselines.mace_train import train_mace
 
-        return f"mace:{train_mace(ds, out, preset)}"
+        return f"mace:{train_mace(ds, out, preset, seed=seed)}"
     from baselines.adapt_plus import train as train_plus
 
     opts = dict(options)
     epochs = opts.pop("epochs", None)
-    train_plus(ds, out, preset=preset, epochs=epochs, device="cpu", seed=0, progress=False, **opts)
+    train_plus(ds, out, preset=preset, epochs=epochs, device="cpu", seed=seed, progress=False, **opts)
     return f"adapt+:{out}"
 
 
@@ -71,6 +72,7 @@ def main() -> None:
     p.add_argument("--data", type=Path, help="dataset directory (default: the built-in one)")
     p.add_argument("--out", type=Path, default=Path("/tmp/adapt-plus-sweep"))
     p.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    p.add_argument("--seed", type=int, default=0, help="training seed of every variant (default 0)")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     ds = Dataset(args.data) if args.data else default_dataset()
@@ -82,7 +84,7 @@ def main() -> None:
         out = args.out / name
         stamp = out / "sweep-train-s.json"
         start = time.perf_counter()
-        spec = train(family, preset, options, ds, out)
+        spec = train(family, preset, options, ds, out, args.seed)
         wall = time.perf_counter() - start
         if stamp.is_file() and wall < 5:
             wall = json.loads(stamp.read_text())["train_wall_s"]  # reused run
@@ -95,6 +97,7 @@ def main() -> None:
             "params": ff.info.n_params,
             "train_wall_s": round(wall, 1),
             "threads": args.threads,
+            "seed": args.seed,
             "load1": round(os.getloadavg()[0], 2),
             **score(ff, ds, name),
         }
