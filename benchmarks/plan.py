@@ -138,6 +138,10 @@ def plan_steps(
 
         root = train_root or cache_dir() / "trained"
         steps += learning_steps(models, datasets, suite, root, Step)
+    if "speed" in suite.tasks:
+        from benchmarks.tasks.speed import speed_steps
+
+        steps += speed_steps(suite, run_id, Step)
     if "timing" in suite.tasks:
         from benchmarks.timers import hardware_string
 
