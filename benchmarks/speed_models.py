@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import io
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -36,7 +36,7 @@ class Bench:
     train: Callable[[object], object] | None
     analytic_flops: Callable[[int], int] | None = None  # forward FLOPs per structure of n atoms
     note: str = ""
-    extra: dict = field(default_factory=dict)
+    countable: bool = True  # False: FLOPs from analytic_flops (a compiled graph hides its ops)
 
 
 def _adam(model: torch.nn.Module) -> torch.optim.Optimizer:
@@ -52,53 +52,84 @@ def _step(opt: torch.optim.Optimizer, loss: torch.Tensor) -> None:
 # ---------------------------------------------------------------- ADAPT (paper equations)
 
 
-def adapt_force(preset: str, device: str, amp: str = "none") -> Bench:
-    """The paper's force Transformer (adapt.force_model), ``amp`` "bf16" = CUDA autocast."""
+def adapt_force(preset: str, device: str, amp: str = "none", cpu_amp: bool = False) -> Bench:
+    """The paper's force Transformer (adapt.force_model). ``amp``: "none" (fp32), "bf16"
+    (autocast to bfloat16) or "tf32" (fp32 weights, TF32 tensor-core matmuls): GPU paths, so
+    they refuse a CPU device unless ``cpu_amp`` (tests run the bf16 path on CPU that way)."""
     from adapt.batching import pad
     from adapt.checkpoint import build_model
     from adapt.config import config_to_dict, force_preset
     from adapt.flops import force_forward_flops
     from adapt.tokens import default_table, tokenize
 
+    if amp not in ("none", "bf16", "tf32"):
+        raise ValueError(f"amp must be none, bf16 or tf32, got {amp!r}")
+    dev_type = torch.device(device).type
+    if amp != "none" and dev_type != "cuda" and not cpu_amp:
+        raise ModelUnavailable(f"{amp} rows are for CUDA devices")
     cfg = force_preset(preset)
     torch.manual_seed(0)
     model = build_model("force", config_to_dict(cfg)).to(device)
     table = default_table()
     opt = _adam(model)
-    bf16 = amp == "bf16"
-    if bf16 and not str(device).startswith("cuda"):
-        raise ModelUnavailable("bf16 autocast rows are for CUDA devices")
 
     def prepare(frames):
         tokens, valid = pad([tokenize(a, table) for a in frames])
         target = torch.randn(*tokens.shape[:2], 3) * valid[..., None]
         return tokens.to(device), valid.to(device), target.to(device)
 
-    def autocast():
-        return torch.autocast("cuda", dtype=torch.bfloat16, enabled=bf16)
+    @contextlib.contextmanager
+    def precision():
+        old = torch.backends.cuda.matmul.allow_tf32
+        torch.backends.cuda.matmul.allow_tf32 = amp == "tf32"
+        try:
+            with torch.autocast(dev_type, dtype=torch.bfloat16, enabled=amp == "bf16"):
+                yield
+        finally:
+            torch.backends.cuda.matmul.allow_tf32 = old
 
     def infer(batch):
         model.eval()
-        with torch.inference_mode(), autocast():
+        with torch.inference_mode(), precision():
             return model(batch[0], batch[1])
 
     def train(batch):
         model.train()
-        with autocast():
+        with precision():
             pred = model(batch[0], batch[1]).float()
         _step(opt, ((pred - batch[2]) ** 2).sum() / (3 * batch[1].sum()))
 
-    suffix = " bf16" if bf16 else ""
     return Bench(
-        name=f"ADAPT {preset}{suffix}",
+        name=f"ADAPT {preset}" + ("" if amp == "none" else f" {amp}"),
         family="adapt",
         n_params=sum(p.numel() for p in model.parameters()),
         prepare=prepare,
         infer=infer,
         train=train,
         analytic_flops=lambda n: force_forward_flops(cfg, n),
-        note="force Transformer (Eqs. 1-11)" + (", bf16 autocast" if bf16 else ""),
+        note="force Transformer (Eqs. 1-11)" + ("" if amp == "none" else f", {amp}"),
     )
+
+
+def adapt_compiled(preset: str, device: str) -> Bench:
+    """ADAPT inference through torch.compile (inductor, weights frozen as constants so Linear
+    layers are prepacked and fused with their pointwise neighbours); the compile time is spent
+    in the untimed first call. Training steps stay eager (the same as the plain row)."""
+    bench = adapt_force(preset, device)
+    from adapt.checkpoint import build_model
+    from adapt.config import config_to_dict, force_preset
+
+    torch.manual_seed(0)
+    eager = build_model("force", config_to_dict(force_preset(preset))).to(device).eval()
+    compiled = torch.compile(eager, options={"freezing": True})
+
+    def infer(batch):
+        with torch.no_grad():
+            return compiled(batch[0], batch[1])
+
+    bench.name, bench.infer, bench.countable = f"ADAPT {preset} compiled", infer, False
+    bench.note = "torch.compile (inductor, freezing) inference; eager training step"
+    return bench
 
 
 def adapt_plus(preset: str, device: str) -> Bench:
@@ -284,6 +315,9 @@ SPEED_MODELS: dict[str, Callable[[str, Path], Bench]] = {
     "ADAPT large": lambda dev, tmp: adapt_force("large", dev),
     "ADAPT small bf16": lambda dev, tmp: adapt_force("small", dev, amp="bf16"),
     "ADAPT large bf16": lambda dev, tmp: adapt_force("large", dev, amp="bf16"),
+    "ADAPT small compiled": lambda dev, tmp: adapt_compiled("small", dev),
+    "ADAPT tiny compiled": lambda dev, tmp: adapt_compiled("tiny", dev),
+    "ADAPT small tf32": lambda dev, tmp: adapt_force("small", dev, amp="tf32"),
     "ADAPT+ tiny": lambda dev, tmp: adapt_plus("tiny", dev),
     "ADAPT+ small": lambda dev, tmp: adapt_plus("small", dev),
     "MACE paper": lambda dev, tmp: mace(dev, tmp),

@@ -22,9 +22,23 @@ PAPER_EPOCH_RATIO = 8.5 * 16 / 2.24
 PAPER_TOTAL_RATIO = 8.5 * 16 * 300 / (2.24 * 80)
 
 
-def peak_gflops(speed: pd.DataFrame) -> float:
-    """The run's fp32 GEMM peak (GFLOP/s): the best of its GEMM measurements (NaN if none)."""
-    g = speed[speed["task"].astype(str).str.startswith("gemm")]
+def precision_of(model: str) -> str:
+    """The GEMM precision a speed row is compared with: "ADAPT small bf16" -> "bf16"."""
+    last = str(model).rsplit(" ", 1)[-1]
+    return last if last in ("bf16", "tf32") else "fp32"
+
+
+def _gemm(speed: pd.DataFrame, precision: str = "fp32") -> pd.DataFrame:
+    task = speed["task"].astype(str)
+    if precision == "fp32":
+        return speed[task.str.startswith("gemm") & ~task.str.contains(":")]
+    return speed[task.str.startswith("gemm") & task.str.endswith(f":{precision}")]
+
+
+def peak_gflops(speed: pd.DataFrame, precision: str = "fp32") -> float:
+    """The run's GEMM peak (GFLOP/s) at ``precision``: the best of its measurements (NaN if
+    none; tf32/bf16 peaks are measured on CUDA only)."""
+    g = _gemm(speed, precision)
     vals = pd.to_numeric(g["achieved_gflops"], errors="coerce").dropna()
     return float(vals.max()) if len(vals) else math.nan
 
@@ -36,9 +50,9 @@ def _models(speed: pd.DataFrame) -> list[str]:
 
 def summary(speed: pd.DataFrame) -> pd.DataFrame:
     """One row per model: batch-1 and best-batch inference, training, FLOPs and % of peak."""
-    peak = peak_gflops(speed)
     rows = []
     for name in _models(speed):
+        peak = peak_gflops(speed, precision_of(name))
         d = speed[speed["model"] == name]
         inf = d[d["task"] == "infer"].sort_values("batch")
         tr = d[d["task"] == "train"]
@@ -116,7 +130,7 @@ def speed_blocks(speed: pd.DataFrame) -> list[Block]:
     if speed.empty:
         return []
     peak = peak_gflops(speed)
-    gemm = speed[speed["task"].astype(str).str.startswith("gemm")]
+    gemm = _gemm(speed)
     first = speed.iloc[0]
     out: list[Block] = [
         Heading(2, "Speed"),
@@ -128,7 +142,8 @@ def speed_blocks(speed: pd.DataFrame) -> list[Block]:
             "defect supercell; times are "
             "medians of timed calls on prepared batches (tokens/graphs built beforehand). "
             "FLOPs are the matrix products counted by FlopCounterMode (CPU SDPA added); for ADAPT "
-            "the closed form of adapt/flops.py gives the same count. Comparable within this run only."
+            "the closed form of adapt/flops.py gives the same count. tf32/bf16 rows (CUDA only) are "
+            "compared with the GEMM peak of their own precision. Comparable within this run only."
         ),
     ]
     table = summary(speed)

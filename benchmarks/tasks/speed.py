@@ -67,18 +67,22 @@ def _sync(device: str) -> Callable[[], None]:
     return lambda: None
 
 
-def gemm_peak(device: str, burst_s: float = 0.5, rounds: int = 3) -> dict:
-    """{"gflops": best fp32 GEMM throughput (GFLOP/s), "shape": "MxKxN", "per_shape": {...}}."""
+def gemm_peak(device: str, burst_s: float = 0.5, rounds: int = 3, precision: str = "fp32") -> dict:
+    """{"gflops": best GEMM throughput (GFLOP/s), "shape": "MxKxN", "per_shape": {...}}.
+
+    ``precision``: "fp32" (TF32 off), or on CUDA "tf32" (fp32 inputs, TF32 tensor cores) and
+    "bf16" (bfloat16 inputs): the peaks the ADAPT tf32/bf16 rows are compared with."""
     sync = _sync(device)
-    shapes = CUDA_GEMM_SHAPES if str(device).startswith("cuda") else GEMM_SHAPES
-    tf32 = torch.backends.cuda.matmul.allow_tf32 if torch.cuda.is_available() else None
-    if tf32:
-        torch.backends.cuda.matmul.allow_tf32 = False  # the fp32 peak, not TF32's
+    cuda = str(device).startswith("cuda")
+    shapes = CUDA_GEMM_SHAPES if cuda else GEMM_SHAPES
+    dtype = torch.bfloat16 if precision == "bf16" else torch.float32
+    old_tf32 = torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = precision == "tf32"
     per_shape = {}
     try:
         for m, k, n in shapes:
-            a = torch.randn(m, k, device=device)
-            b = torch.randn(k, n, device=device)
+            a = torch.randn(m, k, device=device, dtype=dtype)
+            b = torch.randn(k, n, device=device, dtype=dtype)
             torch.mm(a, b)
             sync()
             t0 = time.perf_counter()
@@ -94,8 +98,7 @@ def gemm_peak(device: str, burst_s: float = 0.5, rounds: int = 3) -> dict:
                 rates.append(2 * m * k * n * reps / (time.perf_counter() - t0) / 1e9)
             per_shape[f"{m}x{k}x{n}"] = statistics.median(rates)
     finally:
-        if tf32:
-            torch.backends.cuda.matmul.allow_tf32 = tf32
+        torch.backends.cuda.matmul.allow_tf32 = old_tf32
     shape = max(per_shape, key=per_shape.get)
     return {"gflops": per_shape[shape], "shape": shape, "per_shape": per_shape}
 
@@ -114,13 +117,14 @@ def _timed(fn: Callable[[], object], sync, repeats: int, budget_s: float) -> tup
     return statistics.median(times), len(times)
 
 
-def _first_call(fn: Callable[[], object], sync, warmup: int) -> tuple[int, float]:
-    """(counted FLOPs, seconds) of the first call (under FlopCounterMode), then ``warmup`` more
-    untimed calls when the first one was quick (lazy init, allocator, autotuning)."""
+def _first_call(fn: Callable[[], object], sync, warmup: int, count: bool = True) -> tuple[int, float]:
+    """(counted FLOPs, seconds) of the first call (under FlopCounterMode unless not ``count``:
+    then 0 FLOPs), then ``warmup`` more untimed calls when the first one was quick (lazy init,
+    allocator, autotuning)."""
     from adapt.flops import counted_flops
 
     t0 = time.perf_counter()
-    flops, _ = counted_flops(fn)
+    flops, _ = counted_flops(fn) if count else (0, fn())
     sync()
     first = time.perf_counter() - t0
     if first < 1.0:
@@ -161,7 +165,11 @@ def model_rows(bench, cfg, device: str, seed: int) -> list[dict]:
     best_call = math.inf
     for b in cfg.batches:
         batch = bench.prepare(defect_frames(n, b, seed + b))
-        flops, first = _first_call(lambda batch=batch: bench.infer(batch), sync, cfg.warmup)
+        flops, first = _first_call(
+            lambda batch=batch: bench.infer(batch), sync, cfg.warmup, bench.countable
+        )
+        if not bench.countable:
+            flops = b * bench.analytic_flops(n)
         med, reps = _timed(lambda batch=batch: bench.infer(batch), sync, cfg.repeats, cfg.max_call_s)
         row = _row(bench, "infer", n, b, med, reps, flops, device, threads)
         if bench.analytic_flops is not None:
@@ -205,19 +213,24 @@ def speed_rows(name: str, cfg, device: str, seed: int) -> list[dict]:
 
 
 def gemm_rows(cfg, device: str, when: str) -> list[dict]:
-    peak = gemm_peak(device, cfg.gemm_burst_s)
-    return [
-        {
-            "model": "GEMM peak",
-            "family": "",
-            "task": f"gemm_{when}",
-            "achieved_gflops": peak["gflops"],
-            "device": device,
-            "threads": torch.get_num_threads(),
-            "note": f"fp32 torch.mm, best shape {peak['shape']}; "
-            + ", ".join(f"{k}: {v:.1f}" for k, v in peak["per_shape"].items()),
-        }
-    ]
+    """Task "gemm_<when>" (fp32) and, on CUDA, "gemm_<when>:tf32" and "gemm_<when>:bf16"."""
+    precisions = ("fp32", "tf32", "bf16") if str(device).startswith("cuda") else ("fp32",)
+    rows = []
+    for precision in precisions:
+        peak = gemm_peak(device, cfg.gemm_burst_s, precision=precision)
+        rows.append(
+            {
+                "model": "GEMM peak",
+                "family": "",
+                "task": f"gemm_{when}" + ("" if precision == "fp32" else f":{precision}"),
+                "achieved_gflops": peak["gflops"],
+                "device": device,
+                "threads": torch.get_num_threads(),
+                "note": f"{precision} torch.mm, best shape {peak['shape']}; "
+                + ", ".join(f"{k}: {v:.1f}" for k, v in peak["per_shape"].items()),
+            }
+        )
+    return rows
 
 
 def speed_steps(suite, run_id: str, step_cls) -> list:
