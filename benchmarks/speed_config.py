@@ -1,19 +1,19 @@
 """The ``[speed]`` table of a suite (task "speed", benchmarks/tasks/speed.py)::
 
-    [speed]
-    models = ["ADAPT small", "MACE paper"]   # names of benchmarks.speed_models.SPEED_MODELS
-    n_atoms = 216                 # 8 k^3 atoms: the Si defect supercell every model is timed on
-    batches = [1, 2, 4, 8, 16]    # inference batch sweep (stops at the first call > max_call_s)
-    train_batch = 8               # structures per training step (1 for models too slow for it)
-    repeats = 3                   # timed calls per measurement (fewer once max_call_s is spent)
-    warmup = 1                    # untimed calls after the first (FLOP-counting) one
-    max_call_s = 4.0              # s: the time budget of one measurement
-    epoch_frames = 252000         # frames per projected training epoch (the paper's data set)
-    scaling_models = ["ADAPT+ small", "MACE paper"]   # also timed at scaling_atoms
-    scaling_atoms = [64, 216, 1000]
-    scaling_repeats = 2
-    gemm_burst_s = 0.5            # s per GEMM burst of the peak measurement
-    threads = 0                   # torch CPU threads for the run (0: leave torch's setting)
+[speed]
+models = ["ADAPT small", "MACE paper"]   # names of benchmarks.speed_models.SPEED_MODELS
+n_atoms = 216                 # 8 k^3 atoms: the Si defect supercell every model is timed on
+batches = [1, 2, 4, 8, 16]    # inference batch sweep (stops at the first call > max_call_s)
+train_batch = 8               # structures per training step (1 for models too slow for it)
+repeats = 3                   # timed calls per measurement (fewer once max_call_s is spent)
+warmup = 1                    # untimed calls after the first (FLOP-counting) one
+max_call_s = 4.0              # s: the time budget of one measurement
+epoch_frames = 252000         # frames per projected training epoch (the paper's data set)
+scaling_models = ["ADAPT+ small", "MACE paper"]   # also timed at scaling_atoms
+scaling_atoms = [64, 216, 1000]
+scaling_repeats = 2
+gemm_burst_s = 0.5            # s per GEMM burst of the peak measurement
+threads = 0                   # torch CPU threads for the run (0: leave torch's setting)
 """
 
 from __future__ import annotations
@@ -71,7 +71,9 @@ def parse_speed(raw, where) -> SpeedConfig:
         epoch_frames=where.int(t, "epoch_frames", default=d.epoch_frames, minimum=1, prefix=p),
         scaling_models=scaling,
         scaling_atoms=sizes,
-        scaling_repeats=where.int(t, "scaling_repeats", default=d.scaling_repeats, minimum=1, prefix=p),
+        scaling_repeats=where.int(
+            t, "scaling_repeats", default=d.scaling_repeats, minimum=1, prefix=p
+        ),
         gemm_burst_s=where.float(t, "gemm_burst_s", default=d.gemm_burst_s, prefix=p),
         threads=where.int(t, "threads", default=d.threads, minimum=0, prefix=p),
     )

@@ -186,7 +186,9 @@ def mace(device: str, tmp: Path) -> Bench:
     from baselines.mace import MaceForceField
     from baselines.testing import tiny_mace_model
 
-    ff = MaceForceField(tiny_mace_model(tmp / "mace-paper.model", dtype="float32", **MACE_PAPER), device)
+    ff = MaceForceField(
+        tiny_mace_model(tmp / "mace-paper.model", dtype="float32", **MACE_PAPER), device
+    )
     model = ff.model
     opt = _adam(model)
 
@@ -231,7 +233,9 @@ def mattersim(size: str, device: str) -> Bench:
         return graph, torch.randn(n, 3, device=device), torch.randn(len(frames), device=device)
 
     def run(b):
-        return potential(batch_to_dict(b[0], device=device), include_forces=True, include_stresses=False)
+        return potential(
+            batch_to_dict(b[0], device=device), include_forces=True, include_stresses=False
+        )
 
     def infer(b):
         net.eval()
@@ -240,7 +244,9 @@ def mattersim(size: str, device: str) -> Bench:
     def train(b):
         net.train()
         out = run(b)
-        _step(opt, ((out["forces"] - b[1]) ** 2).mean() + ((out["total_energy"] - b[2]) ** 2).mean())
+        _step(
+            opt, ((out["forces"] - b[1]) ** 2).mean() + ((out["total_energy"] - b[2]) ** 2).mean()
+        )
 
     return Bench(
         f"MatterSim {size}",
@@ -263,7 +269,9 @@ def chgnet(device: str) -> Bench:
     opt = _adam(model)
 
     def prepare(frames):
-        graphs = [model.graph_converter(AseAtomsAdaptor.get_structure(a)).to(device) for a in frames]
+        graphs = [
+            model.graph_converter(AseAtomsAdaptor.get_structure(a)).to(device) for a in frames
+        ]
         n = sum(len(a) for a in frames)
         return graphs, torch.randn(n, 3, device=device), torch.randn(len(frames), device=device)
 

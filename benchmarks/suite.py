@@ -256,7 +256,8 @@ def parse_suite(raw: dict, source: str = "<suite>") -> Suite:
     if len(set(names)) != len(names):
         where.fail("datasets", f"dataset names must be unique, got {names} (set name = ...)")
     models = tuple(
-        _model(m, where, f"models[{i}]", names[0] if names else "") for i, m in enumerate(where.list(top, "models"))
+        _model(m, where, f"models[{i}]", names[0] if names else "")
+        for i, m in enumerate(where.list(top, "models"))
     )
     if not models and not speed_only:
         where.fail("models", "a suite needs at least one [[models]] entry")

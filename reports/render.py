@@ -18,8 +18,8 @@ from reports.ablations import attention_radius_table, energy_arch_table
 from reports.blocks import Block, Bullets, Heading, Image, Para, to_html, to_markdown
 from reports.definitions import definitions
 from reports.provenance import provenance_blocks
-from reports.speed import speed_blocks
 from reports.runtime_tables import inference_table, relax_tables, training_table
+from reports.speed import speed_blocks
 from reports.tables import (
     View,
     energy_table,

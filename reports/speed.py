@@ -62,16 +62,26 @@ def summary(speed: pd.DataFrame) -> pd.DataFrame:
         rows.append(
             {
                 "Model": name,
-                "Params": d["n_params"].dropna().iloc[0] if d["n_params"].notna().any() else math.nan,
-                "Infer s/structure (batch 1)": b1["per_structure_s"].iloc[0] if len(b1) else math.nan,
+                "Params": d["n_params"].dropna().iloc[0]
+                if d["n_params"].notna().any()
+                else math.nan,
+                "Infer s/structure (batch 1)": b1["per_structure_s"].iloc[0]
+                if len(b1)
+                else math.nan,
                 "Best batch": best["batch"] if best is not None else math.nan,
-                "Infer s/structure (best)": best["per_structure_s"] if best is not None else math.nan,
+                "Infer s/structure (best)": best["per_structure_s"]
+                if best is not None
+                else math.nan,
                 "Train batch": t["batch"] if t is not None else math.nan,
                 "Train frames/s": t["frames_per_s"] if t is not None else math.nan,
                 "Epoch min (252k frames)": t["epoch_min"] if t is not None else math.nan,
-                "GFLOP/structure (fwd)": best["flops_per_structure"] / 1e9 if best is not None else math.nan,
+                "GFLOP/structure (fwd)": best["flops_per_structure"] / 1e9
+                if best is not None
+                else math.nan,
                 "Infer GFLOP/s": best["achieved_gflops"] if best is not None else math.nan,
-                "Infer % of peak": 100 * best["achieved_gflops"] / peak if best is not None else math.nan,
+                "Infer % of peak": 100 * best["achieved_gflops"] / peak
+                if best is not None
+                else math.nan,
                 "Train GFLOP/s": t["achieved_gflops"] if t is not None else math.nan,
                 "Train % of peak": 100 * t["achieved_gflops"] / peak if t is not None else math.nan,
             }
@@ -98,8 +108,10 @@ def ratios(table: pd.DataFrame) -> pd.DataFrame:
         rows.append(
             {
                 "Model": m["Model"],
-                "Inference x ADAPT small": m["Infer s/structure (best)"] / r["Infer s/structure (best)"],
-                "Epoch time x ADAPT small": m["Epoch min (252k frames)"] / r["Epoch min (252k frames)"],
+                "Inference x ADAPT small": m["Infer s/structure (best)"]
+                / r["Infer s/structure (best)"],
+                "Epoch time x ADAPT small": m["Epoch min (252k frames)"]
+                / r["Epoch min (252k frames)"],
                 "Note": "this run, same machine",
             }
         )
@@ -137,7 +149,10 @@ def speed_blocks(speed: pd.DataFrame) -> list[Block]:
         Para(
             f"Device {first['device']}, {integer(first['threads'])} torch threads. fp32 GEMM peak "
             f"of this run: {peak:.1f} GFLOP/s (best of "
-            + ", ".join(f"{r['task'].removeprefix('gemm_')} {r['achieved_gflops']:.1f}" for _, r in gemm.iterrows())
+            + ", ".join(
+                f"{r['task'].removeprefix('gemm_')} {r['achieved_gflops']:.1f}"
+                for _, r in gemm.iterrows()
+            )
             + f"). Random weights at paper sizes on a {integer(_main_atoms(speed))}-atom Si "
             "defect supercell; times are "
             "medians of timed calls on prepared batches (tokens/graphs built beforehand). "
@@ -162,10 +177,17 @@ def speed_blocks(speed: pd.DataFrame) -> list[Block]:
     sc = scaling(speed)
     if not sc.empty:
         out.append(
-            Table("speed_scaling", "Cost per atom against system size (batch 1)", sc,
-                  {"Atoms": integer, "s/structure": sig(3), "ms/atom": sig(3)})  # fmt: skip
+            Table(
+                "speed_scaling",
+                "Cost per atom against system size (batch 1)",
+                sc,
+                {"Atoms": integer, "s/structure": sig(3), "ms/atom": sig(3)},
+            )  # fmt: skip
         )
     skipped = speed[speed["task"] == "skipped"]
     if len(skipped):
-        out += [Para("Not timed here:"), Bullets([f"{r['model']}: {r['note']}" for _, r in skipped.iterrows()])]
+        out += [
+            Para("Not timed here:"),
+            Bullets([f"{r['model']}: {r['note']}" for _, r in skipped.iterrows()]),
+        ]
     return out

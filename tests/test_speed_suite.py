@@ -137,7 +137,9 @@ def test_bf16_path_runs_on_cpu_and_stays_close_to_fp32():
     bf16.train(batch)  # forward + backward + Adam under autocast
 
 
-@pytest.mark.skipif(shutil.which("cc") is None, reason="torch.compile (inductor) needs a C compiler")
+@pytest.mark.skipif(
+    shutil.which("cc") is None, reason="torch.compile (inductor) needs a C compiler"
+)
 def test_compiled_inference_equals_eager():
     from benchmarks.speed_models import adapt_compiled, adapt_force
     from benchmarks.tasks.speed import defect_frames

@@ -117,7 +117,9 @@ def _timed(fn: Callable[[], object], sync, repeats: int, budget_s: float) -> tup
     return statistics.median(times), len(times)
 
 
-def _first_call(fn: Callable[[], object], sync, warmup: int, count: bool = True) -> tuple[int, float]:
+def _first_call(
+    fn: Callable[[], object], sync, warmup: int, count: bool = True
+) -> tuple[int, float]:
     """(counted FLOPs, seconds) of the first call (under FlopCounterMode unless not ``count``:
     then 0 FLOPs), then ``warmup`` more untimed calls when the first one was quick (lazy init,
     allocator, autotuning)."""
@@ -170,7 +172,9 @@ def model_rows(bench, cfg, device: str, seed: int) -> list[dict]:
         )
         if not bench.countable:
             flops = b * bench.analytic_flops(n)
-        med, reps = _timed(lambda batch=batch: bench.infer(batch), sync, cfg.repeats, cfg.max_call_s)
+        med, reps = _timed(
+            lambda batch=batch: bench.infer(batch), sync, cfg.repeats, cfg.max_call_s
+        )
         row = _row(bench, "infer", n, b, med, reps, flops, device, threads)
         if bench.analytic_flops is not None:
             row["analytic_flops_per_structure"] = bench.analytic_flops(n)
@@ -190,7 +194,9 @@ def model_rows(bench, cfg, device: str, seed: int) -> list[dict]:
         for size in cfg.scaling_atoms:
             batch = bench.prepare(defect_frames(size, 1, seed + size))
             flops, first = _first_call(lambda batch=batch: bench.infer(batch), sync, cfg.warmup)
-            med, reps = _timed(lambda batch=batch: bench.infer(batch), sync, cfg.scaling_repeats, cfg.max_call_s)
+            med, reps = _timed(
+                lambda batch=batch: bench.infer(batch), sync, cfg.scaling_repeats, cfg.max_call_s
+            )
             row = _row(bench, "scaling", size, 1, med, reps, flops, device, threads)
             row["per_atom_s"] = med / size
             rows.append(row)
@@ -243,7 +249,13 @@ def speed_steps(suite, run_id: str, step_cls) -> list:
     code = code_version("benchmarks.tasks.speed", "benchmarks.speed_models")
 
     def material(what: str) -> dict:
-        return {"what": what, "speed": cfg.__dict__, "seed": suite.seed, "run": run_id, "code": code}
+        return {
+            "what": what,
+            "speed": cfg.__dict__,
+            "seed": suite.seed,
+            "run": run_id,
+            "code": code,
+        }
 
     def threads(fn):
         def run():
