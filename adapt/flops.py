@@ -56,3 +56,10 @@ def counted_flops(fn: Callable[[], object]) -> tuple[int, object]:
     with FlopCounterMode(display=False, custom_mapping=_custom_mapping()) as counter:
         result = fn()
     return int(counter.get_total_flops()), result
+
+
+def counted_flops_by_op(fn: Callable[[], object]) -> dict[str, int]:
+    """{aten op name: FLOPs} of the matrix products ``fn()`` ran (CPU SDPA included)."""
+    with FlopCounterMode(display=False, custom_mapping=_custom_mapping()) as counter:
+        fn()
+    return {str(op): int(n) for op, n in counter.get_flop_counts().get("Global", {}).items()}

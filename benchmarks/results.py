@@ -58,7 +58,8 @@ SPEED_COLUMNS = [
     "model", "family", "task", "n_atoms", "batch", "repeats", "median_s", "per_structure_s",
     "frames_per_s", "epoch_min", "per_atom_s", "flops_per_structure",
     "analytic_flops_per_structure", "achieved_gflops", "n_params", "device", "threads", "note",
-    "run_id",
+    "gemm_flops_per_structure", "share_gemm", "share_attention", "share_layernorm",
+    "share_optimizer", "share_elementwise", "run_id",
 ]  # fmt: skip
 MODELS_COLUMNS = [
     "name", "spec", "group", "display_name", "family", "origin", "role", "n_params", "device", "dtype",

@@ -34,6 +34,7 @@ class SpeedConfig:
     scaling_models: tuple[str, ...] = ()
     scaling_atoms: tuple[int, ...] = (64, 216, 1000)
     scaling_repeats: int = 2
+    profile_models: tuple[str, ...] = ()
     gemm_burst_s: float = 0.5
     threads: int = 0
 
@@ -47,13 +48,19 @@ def parse_speed(raw, where) -> SpeedConfig:
     p = "speed."
     models = tuple(where.str_list(t, "models", default=list(d.models), prefix=p))
     scaling = tuple(t.get("scaling_models", list(d.scaling_models)))
-    for key, names in (("models", models), ("scaling_models", scaling)):
+    profile = tuple(t.get("profile_models", list(d.profile_models)))
+    for key, names in (
+        ("models", models),
+        ("scaling_models", scaling),
+        ("profile_models", profile),
+    ):
         for name in names:
             if name not in SPEED_MODELS:
                 where.fail(p + key, f"unknown speed model {name!r}; known: {sorted(SPEED_MODELS)}")
-    for name in scaling:
-        if name not in models:
-            where.fail(p + "scaling_models", f"{name!r} is not in speed.models")
+    for key, names in (("scaling_models", scaling), ("profile_models", profile)):
+        for name in names:
+            if name not in models:
+                where.fail(p + key, f"{name!r} is not in speed.models")
     n_atoms = where.int(t, "n_atoms", default=d.n_atoms, minimum=8, prefix=p)
     sizes = tuple(where.int_list(t, "scaling_atoms", default=list(d.scaling_atoms), prefix=p))
     for n in (n_atoms, *sizes):
@@ -71,6 +78,7 @@ def parse_speed(raw, where) -> SpeedConfig:
         epoch_frames=where.int(t, "epoch_frames", default=d.epoch_frames, minimum=1, prefix=p),
         scaling_models=scaling,
         scaling_atoms=sizes,
+        profile_models=profile,
         scaling_repeats=where.int(
             t, "scaling_repeats", default=d.scaling_repeats, minimum=1, prefix=p
         ),

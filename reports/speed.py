@@ -118,15 +118,23 @@ def ratios(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+SCALING_REFERENCE = "MACE paper"
+
+
 def scaling(speed: pd.DataFrame) -> pd.DataFrame:
-    """Per-atom inference cost (ms/atom, batch 1) by system size, one row per model and size."""
+    """Per-atom inference cost (ms/atom, batch 1) by system size, one row per model and size,
+    with the ratio to MACE paper's cost at the same size when MACE was timed there."""
     s = speed[speed["task"] == "scaling"]
+    ref = s[s["model"] == SCALING_REFERENCE].set_index("n_atoms")["per_atom_s"]
     rows = [
         {
             "Model": r["model"],
             "Atoms": r["n_atoms"],
             "s/structure": r["per_structure_s"],
             "ms/atom": 1e3 * r["per_atom_s"],
+            f"x {SCALING_REFERENCE}": r["per_atom_s"] / ref[r["n_atoms"]]
+            if r["n_atoms"] in ref.index
+            else math.nan,
         }
         for _, r in s.iterrows()
     ]
@@ -136,6 +144,46 @@ def scaling(speed: pd.DataFrame) -> pd.DataFrame:
 def _main_atoms(speed: pd.DataFrame) -> float:
     inf = speed[speed["task"] == "infer"]["n_atoms"].dropna()
     return float(inf.iloc[0]) if len(inf) else math.nan
+
+
+PHASES = {"profile:infer": "inference", "profile:train": "training step"}
+
+
+def profile_table(speed: pd.DataFrame) -> pd.DataFrame:
+    """Time shares by operator kind and the GEMM-bound ceiling of % of peak (op_profile.py)."""
+    from benchmarks.op_profile import gemm_bound_ceiling
+
+    prof = speed[speed["task"].isin(list(PHASES))]
+    timed = speed[speed["task"].isin(["infer", "train"])]
+    rows = []
+    for _, r in prof.iterrows():
+        peak = peak_gflops(speed, precision_of(r["model"])) * 1e9
+        task = "infer" if r["task"] == "profile:infer" else "train"
+        match = timed[(timed["model"] == r["model"]) & (timed["task"] == task)
+                      & (timed["batch"] == r["batch"])]  # fmt: skip
+        achieved = match["achieved_gflops"].iloc[0] * 1e9 if len(match) else math.nan
+        flops = r["flops_per_structure"] * r["batch"]
+        gemm = r["gemm_flops_per_structure"] * r["batch"]
+        ceiling = gemm_bound_ceiling(flops, gemm, r["median_s"], r["share_gemm"], peak)
+        rows.append(
+            {
+                "Model": r["model"],
+                "Phase": PHASES[r["task"]],
+                "Batch": r["batch"],
+                "GEMM % of time": 100 * r["share_gemm"],
+                "Attention %": 100 * r["share_attention"],
+                "LayerNorm %": 100 * r["share_layernorm"],
+                "Element-wise %": 100 * r["share_elementwise"],
+                "Optimiser %": 100 * r["share_optimizer"],
+                "GEMM share of FLOPs %": 100 * gemm / flops if flops else math.nan,
+                "Achieved % of peak": 100 * achieved / peak,
+                "GEMMs' own % of peak": 100 * achieved * (gemm / flops) / r["share_gemm"] / peak
+                if flops and r["share_gemm"]
+                else math.nan,
+                "Ceiling % of peak": 100 * ceiling,
+            }
+        )
+    return pd.DataFrame(rows)
 
 
 def speed_blocks(speed: pd.DataFrame) -> list[Block]:
@@ -165,6 +213,16 @@ def speed_blocks(speed: pd.DataFrame) -> list[Block]:
     fmt = {c: sig(3) for c in table.columns if c != "Model"}
     fmt |= {"Params": integer, "Best batch": integer, "Train batch": integer}
     out.append(Table("speed", "Throughput and % of the GEMM peak", table, fmt))
+    ref = table[table["Model"] == REFERENCE]
+    if len(ref):
+        r = ref.iloc[0]
+        out.append(
+            Para(
+                f"{REFERENCE} reaches {r['Infer % of peak']:.1f} % of the GEMM peak in inference "
+                f"(batch {integer(r['Best batch'])}) and {r['Train % of peak']:.1f} % in training "
+                "(targets: 80 % and 70 %); the profile table below shows where the rest goes."
+            )
+        )
     rat = ratios(table)
     out.append(
         Table(
@@ -183,6 +241,21 @@ def speed_blocks(speed: pd.DataFrame) -> list[Block]:
                 sc,
                 {"Atoms": integer, "s/structure": sig(3), "ms/atom": sig(3)},
             )  # fmt: skip
+        )
+    prof = profile_table(speed)
+    if not prof.empty:
+        out.append(
+            Table(
+                "speed_profile",
+                "Where the time goes (torch.profiler) and the ceiling it implies",
+                prof,
+                {c: sig(3) for c in prof.columns if c not in ("Model", "Phase")}
+                | {"Batch": integer},
+                caption="GEMMs' own % of peak: the GEMM FLOPs over the time the profiler gives "
+                "the GEMMs. Ceiling: the % of peak reached if every GEMM ran at the peak and "
+                "attention, LayerNorm and element-wise ops took the time they take; they are "
+                "memory-bound and do few counted FLOPs.",
+            )
         )
     skipped = speed[speed["task"] == "skipped"]
     if len(skipped):

@@ -3,39 +3,15 @@ step of a random-weight ADAPT force model on 216-atom Si cells, by kind of opera
 
     .venv/bin/python scripts/adapt_profile.py [--preset small] [--batch 8] [--threads 1]
 
-Prints, per phase, the self CPU time of GEMMs (mm/addmm/bmm), fused attention (SDPA), LayerNorm,
-element-wise ops (ReLU, add, dropout, copies) and the optimiser, with the GEMMs' share: the
-ceiling of "% of GEMM peak" is about that share (the other kinds are memory-bound and do few
-FLOPs). The speed suite (`adapt-bench run --suite speed`) measures the achieved % itself.
+Prints, per phase, the share of self CPU time of GEMMs (mm/addmm/bmm), fused attention (SDPA),
+LayerNorm, element-wise ops (ReLU, add, dropout, copies) and the optimiser
+(benchmarks/op_profile.py). The speed suite (`adapt-bench run --suite speed`) reports the same
+breakdown beside the achieved % of the GEMM peak and the ceiling it implies.
 """
 
 from __future__ import annotations
 
 import argparse
-from collections import defaultdict
-
-KINDS = (
-    ("GEMM", ("aten::mm", "aten::addmm", "aten::bmm")),
-    ("attention (SDPA)", ("scaled_dot_product",)),
-    ("LayerNorm", ("layer_norm",)),
-    ("optimiser", ("Optimizer", "lerp", "addcdiv", "addcmul", "sqrt", "_foreach")),
-)
-
-
-def kind_of(name: str) -> str:
-    for kind, keys in KINDS:
-        if any(k in name for k in keys):
-            return kind
-    return "element-wise and other"
-
-
-def breakdown(prof) -> dict[str, float]:
-    out: dict[str, float] = defaultdict(float)
-    for evt in prof.key_averages():
-        if evt.key.startswith("Optimizer.") or evt.key.startswith("ProfilerStep"):
-            continue  # wrapper ranges: their children are counted
-        out[kind_of(evt.key)] += evt.self_cpu_time_total / 1e3  # ms
-    return dict(out)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -47,8 +23,8 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
 
     import torch
-    from torch.profiler import ProfilerActivity, profile
 
+    from benchmarks.op_profile import time_shares
     from benchmarks.speed_models import adapt_force
     from benchmarks.tasks.speed import defect_frames
 
@@ -58,14 +34,11 @@ def main(argv: list[str] | None = None) -> int:
     for phase, fn in (("inference", bench.infer), ("training step", bench.train)):
         fn(batch)
         fn(batch)
-        with profile(activities=[ProfilerActivity.CPU]) as prof:
-            fn(batch)
-        parts = breakdown(prof)
-        total = sum(parts.values())
+        shares = time_shares(lambda fn=fn: fn(batch))
         print(f"ADAPT {args.preset}, {phase}, batch {args.batch} x {args.atoms} atoms, "
-              f"{args.threads} thread(s): {total:.1f} ms self CPU time")  # fmt: skip
-        for kind, ms in sorted(parts.items(), key=lambda kv: -kv[1]):
-            print(f"  {kind:<24} {ms:8.1f} ms  {100 * ms / total:5.1f} %")
+              f"{args.threads} thread(s), share of self CPU time:")  # fmt: skip
+        for kind, share in sorted(shares.items(), key=lambda kv: -kv[1]):
+            print(f"  {kind:<12} {100 * share:5.1f} %")
     return 0
 
 

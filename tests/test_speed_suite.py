@@ -14,7 +14,7 @@ from benchmarks.results import SPEED_COLUMNS
 from benchmarks.runner import run_suite
 from benchmarks.suite import SuiteError, load_suite, parse_suite
 from reports.render import write_report
-from reports.speed import PAPER_EPOCH_RATIO, PAPER_TOTAL_RATIO, ratios, summary
+from reports.speed import PAPER_EPOCH_RATIO, PAPER_TOTAL_RATIO, profile_table, ratios, summary
 
 TINY = {
     "name": "speed-tiny",
@@ -30,6 +30,7 @@ TINY = {
         "scaling_models": ["ADAPT+ tiny"],
         "scaling_atoms": [8, 64],
         "scaling_repeats": 1,
+        "profile_models": ["ADAPT small"],
         "gemm_burst_s": 0.02,
         "threads": 1,
     },
@@ -55,7 +56,7 @@ def test_speed_csv_has_every_measurement(tiny_run):
     assert list(speed.columns[: len(SPEED_COLUMNS)]) == SPEED_COLUMNS
     tasks = speed.groupby("model")["task"].apply(set).to_dict()
     assert tasks["GEMM peak"] == {"gemm_before", "gemm_after"}
-    assert tasks["ADAPT small"] == {"infer", "train"}
+    assert tasks["ADAPT small"] == {"infer", "train", "profile:infer", "profile:train"}
     assert tasks["ADAPT+ tiny"] == {"infer", "train", "scaling"}
     assert tasks["ADAPT small bf16"] == {"skipped"}  # a CUDA path: said why, not timed
     assert "CUDA" in speed[speed["model"] == "ADAPT small bf16"]["note"].iloc[0]
@@ -87,11 +88,27 @@ def test_summary_fills_peak_and_ratio_columns(tiny_run):
     assert small["Inference x ADAPT small"] == 1.0 and small["Epoch time x ADAPT small"] == 1.0
 
 
+def test_profile_rows_explain_the_time(tiny_run):
+    out, _ = tiny_run
+    speed = pd.read_csv(out / "speed.csv", keep_default_na=False, na_values=[""])
+    prof = speed[speed["task"].str.startswith("profile")]
+    shares = prof[[c for c in speed.columns if c.startswith("share_")]]
+    assert ((shares.sum(axis=1) - 1).abs() < 1e-9).all() and (prof["share_gemm"] > 0).all()
+    # GEMM FLOPs are ADAPT's FLOPs without the attention products
+    inf = prof[prof["task"] == "profile:infer"].iloc[0]
+    attention = 8 * 4 * 8 * 8 * 256  # n_layers 4 T^2 d at T = 8 atoms
+    assert inf["flops_per_structure"] - inf["gemm_flops_per_structure"] == attention
+    table = profile_table(speed)
+    assert list(table["Phase"]) == ["training step", "inference"]
+    assert (table["Ceiling % of peak"] > 0).all() and table["Achieved % of peak"].notna().all()
+
+
 def test_report_has_the_speed_tables(tiny_run):
     out, _ = tiny_run
     md = (out / "report.md").read_text()
     for text in ("## Speed", "GEMM peak of this run", "Throughput and % of the GEMM peak",
                  "Ratio to ADAPT small", "Paper: MACE (16 A100)", "Cost per atom",
+                 "Where the time goes",
                  "ADAPT small bf16: bf16 rows are for CUDA devices"):  # fmt: skip
         assert text in md, text
     assert "## Accuracy" not in md  # a speed-only run has no accuracy section

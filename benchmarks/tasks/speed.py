@@ -6,7 +6,7 @@ Si defect frames (k x k x k diamond Si supercell, atom 0 -> C, rattled 0.05 Å; 
     infer     s/structure at batch 1, 2, 4, ... (median of timed calls; the batch sweep stops at
               the first call slower than ``max_call_s``); the report takes the best batch
     train     frames/s of one optimiser step (forward, force + energy loss, backward, Adam) at
-              ``train_batch`` (batch 1 when that would take longer than ``max_call_s``), and the
+              ``train_batch`` (batch 1 when a step would take longer than 2 x ``max_call_s``), and the
               projected epoch time for ``epoch_frames`` (252 k, the paper's data set)
     scaling   s/structure at batch 1 on 64, 216, 1000 atoms (``scaling_models`` only)
     gemm      the machine's fp32 GEMM peak, at the run's torch thread count, measured before and
@@ -61,8 +61,12 @@ def defect_frames(n_atoms: int, count: int, seed: int) -> list:
     return out
 
 
+def _cuda(device: str) -> bool:
+    return str(device).startswith("cuda")
+
+
 def _sync(device: str) -> Callable[[], None]:
-    if str(device).startswith("cuda"):
+    if _cuda(device):
         return torch.cuda.synchronize
     return lambda: None
 
@@ -162,9 +166,10 @@ def model_rows(bench, cfg, device: str, seed: int) -> list[dict]:
     """Every measurement of one model (see the module docstring); rows of speed.csv."""
     sync = _sync(device)
     threads = torch.get_num_threads()
+    profile = bench.name in cfg.profile_models and bench.countable and not _cuda(device)
     rows: list[dict] = []
     n = cfg.n_atoms
-    best_call = math.inf
+    best_call, best_batch = math.inf, None
     for b in cfg.batches:
         batch = bench.prepare(defect_frames(n, b, seed + b))
         flops, first = _first_call(
@@ -179,17 +184,24 @@ def model_rows(bench, cfg, device: str, seed: int) -> list[dict]:
         if bench.analytic_flops is not None:
             row["analytic_flops_per_structure"] = bench.analytic_flops(n)
         rows.append(row)
-        best_call = min(best_call, med / b)
+        if med / b < best_call:
+            best_call, best_batch = med / b, (row, batch)
         if med > cfg.max_call_s:
             break
     if bench.train is not None:
-        tb = cfg.train_batch if 3 * best_call * cfg.train_batch <= cfg.max_call_s else 1
+        # a step costs about 3 forward passes; its timed calls may spend 2 x max_call_s
+        tb = cfg.train_batch if 3 * best_call * cfg.train_batch <= 2 * cfg.max_call_s else 1
         batch = bench.prepare(defect_frames(n, tb, seed + 100))
         flops, _ = _first_call(lambda: bench.train(batch), sync, cfg.warmup)
         med, reps = _timed(lambda: bench.train(batch), sync, cfg.repeats, 2 * cfg.max_call_s)
         row = _row(bench, "train", n, tb, med, reps, flops, device, threads)
         row["epoch_min"] = cfg.epoch_frames / row["frames_per_s"] / 60
         rows.append(row)
+        if profile:
+            rows.append(_profile_row(row, lambda: bench.train(batch), "profile:train"))
+    if profile and best_batch is not None:
+        row, batch = best_batch
+        rows.append(_profile_row(row, lambda: bench.infer(batch), "profile:infer"))
     if bench.name in cfg.scaling_models:
         for size in cfg.scaling_atoms:
             batch = bench.prepare(defect_frames(size, 1, seed + size))
@@ -201,6 +213,23 @@ def model_rows(bench, cfg, device: str, seed: int) -> list[dict]:
             row["per_atom_s"] = med / size
             rows.append(row)
     return rows
+
+
+def _profile_row(timed: dict, fn: Callable[[], object], task: str) -> dict:
+    """Time shares by operator kind (benchmarks/op_profile.py) of one more call of ``fn``, and
+    its GEMM FLOPs, beside the timed row it explains (same batch, its median time)."""
+    from adapt.flops import counted_flops_by_op
+    from benchmarks.op_profile import GEMM_OPS, time_shares
+
+    by_op = counted_flops_by_op(fn)
+    shares = time_shares(fn)
+    row = {k: timed[k] for k in ("model", "family", "n_atoms", "batch", "median_s", "device",
+                                 "threads", "flops_per_structure", "n_params")}  # fmt: skip
+    row["task"] = task
+    row["gemm_flops_per_structure"] = sum(by_op.get(op, 0) for op in GEMM_OPS) / timed["batch"]
+    row |= {f"share_{k}": v for k, v in shares.items()}
+    row["note"] = "torch.profiler self CPU time shares of one call"
+    return row
 
 
 def speed_rows(name: str, cfg, device: str, seed: int) -> list[dict]:
