@@ -262,4 +262,6 @@ def describe_plan(suite: Suite, train_root: Path | None = None) -> str:
         f"relax: {dict(suite.relax.options)}, at most {suite.relax.max_trajectories or 'all'} "
         f"test trajectories per dataset; timing: {suite.timing}"
     )
+    if "speed" in suite.tasks:
+        lines.append(f"speed: {suite.speed}")
     return "\n".join(line.rstrip() for line in lines)
