@@ -59,7 +59,7 @@ SPEED_COLUMNS = [
     "frames_per_s", "epoch_min", "per_atom_s", "flops_per_structure",
     "analytic_flops_per_structure", "achieved_gflops", "n_params", "device", "threads", "note",
     "gemm_flops_per_structure", "share_gemm", "share_attention", "share_layernorm",
-    "share_optimizer", "share_elementwise", "run_id",
+    "share_optimizer", "share_elementwise", "profile_s", "run_id",
 ]  # fmt: skip
 MODELS_COLUMNS = [
     "name", "spec", "group", "display_name", "family", "origin", "role", "n_params", "device", "dtype",

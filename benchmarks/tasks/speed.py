@@ -235,12 +235,15 @@ def _profile_row(timed: dict, fn: Callable[[], object], task: str) -> dict:
     from benchmarks.op_profile import GEMM_OPS, time_shares
 
     by_op = counted_flops_by_op(fn)
-    shares = time_shares(fn)
+    t0 = time.perf_counter()
+    shares = time_shares(fn)  # CPU only (model_rows), so no device sync is needed
+    profile_s = time.perf_counter() - t0
     row = {k: timed[k] for k in ("model", "family", "n_atoms", "batch", "median_s", "device",
                                  "threads", "flops_per_structure", "n_params")}  # fmt: skip
     row["task"] = task
     row["gemm_flops_per_structure"] = sum(by_op.get(op, 0) for op in GEMM_OPS) / timed["batch"]
     row |= {f"share_{k}": v for k, v in shares.items()}
+    row["profile_s"] = profile_s
     row["note"] = "torch.profiler self CPU time shares of one call"
     return row
 
