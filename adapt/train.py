@@ -35,6 +35,7 @@ from adapt.config import (
     force_preset,
     train_preset,
 )
+from adapt.distributed import LOCAL, Dist
 from adapt.samples import (
     Sample,
     augment,
@@ -48,11 +49,16 @@ from adapt.tokens import default_table, tokenize
 log = logging.getLogger(__name__)
 
 
-def batch_loss(model, kind: str, batch, amp: bool, training_augment=None, loss_name="weighted"):
+def batch_loss(
+    model, kind: str, batch, amp: bool, training_augment=None, loss_name="weighted", shard_of=None
+):
     """(loss, sum of |error| over components or structures, count) for one batch.
 
     Force loss ``weighted_norm`` is the authors' ``utils/evals.weightedMSE`` (5bdf76e): the sum
-    over the batch's atoms of m_i |dF_i| (L2 norm, not squared; forces in network units)."""
+    over the batch's atoms of m_i |dF_i| (L2 norm, not squared; forces in network units).
+    ``shard_of``: the global batch that ``batch`` is some rows of (data-parallel training,
+    :mod:`adapt.distributed`); means are then divided by the global batch's totals, so the
+    losses of its row shards sum to its loss."""
     tokens, valid, forces, weights, energy = batch
     if training_augment is not None:
         tokens, forces = augment(tokens, forces, valid, training_augment)
@@ -67,7 +73,8 @@ def batch_loss(model, kind: str, batch, amp: bool, training_augment=None, loss_n
         if loss_name == "weighted_norm":
             loss = (weights * sq.clamp_min(1e-30).sqrt()).sum()
         else:
-            loss = (weights * sq).sum() / (3 * weights.sum())
+            total = weights.sum() if shard_of is None else shard_of[3].sum()
+            loss = (weights * sq).sum() / (3 * total)
         return loss, float(err.detach().abs().sum()), int(valid.sum()) * 3
     n = valid.sum(1).to(torch.float64)
     if hasattr(model, "standardise_target"):  # the released variant: its own target scaling
@@ -75,24 +82,30 @@ def batch_loss(model, kind: str, batch, amp: bool, training_augment=None, loss_n
     else:
         target = ((energy - n * model.e0.double()) / model.e_scale.double()).float()
         scale = model.e_scale.double()
-    loss = torch.mean((pred - target) ** 2)
+    if shard_of is None:
+        loss = torch.mean((pred - target) ** 2)
+    else:
+        loss = ((pred - target) ** 2).sum() / len(shard_of[4])
     err_ev = (pred.detach().double() - target.double()) * scale
     return loss, float(err_ev.abs().sum()), len(energy)
 
 
 def evaluate(
-    model, kind, samples, batch_size, device, amp, pad_to=None, loss_name="weighted"
+    model, kind, samples, batch_size, device, amp, pad_to=None, loss_name="weighted", dist=LOCAL
 ) -> tuple[float, float]:
-    """(mean loss over batches weighted by structures, MAE in eV/Å or eV)."""
+    """(mean loss over batches weighted by structures, MAE in eV/Å or eV); with ``dist`` each
+    rank evaluates every W-th batch and the sums are all-reduced."""
     model.eval()
     tot, abs_err, count = 0.0, 0.0, 0
     with torch.no_grad():
-        for idx in make_batches([len(s.tokens) for s in samples], batch_size):
+        batches = make_batches([len(s.tokens) for s in samples], batch_size)
+        for idx in batches[dist.rank :: dist.world]:
             batch = batch_tensors(samples, idx, device, pad_to)
             loss, e, c = batch_loss(model, kind, batch, amp, loss_name=loss_name)
             tot += float(loss) * len(idx)
             abs_err += e
             count += c
+    tot, abs_err, count = dist.sum([tot, abs_err, count])
     return tot / max(len(samples), 1), abs_err / max(count, 1)
 
 
@@ -140,6 +153,7 @@ def train_adapt(
     seed: int = 0,
     progress: bool = True,
     variant: str = "paper",
+    dist: Dist = LOCAL,
     **overrides,
 ) -> Path:
     """Train (or resume) an ADAPT ``kind`` ("force" | "energy") model; returns the checkpoint dir.
@@ -149,6 +163,9 @@ def train_adapt(
 
     ``data`` is a dataset object as described in :func:`adapt.samples.load_split` (adapt-bench's
     ``benchmarks.data.dataset.Dataset`` is one); ``progress`` shows a progress bar per epoch.
+    ``dist``: this process's rank in a data-parallel job (:func:`adapt.distributed.from_env`);
+    the global batch is ``batch_size`` structures whatever the number of ranks, and only rank 0
+    writes ``out_dir``.
     """
     out = Path(out_dir)
     if variant == "released":
@@ -190,11 +207,16 @@ def train_adapt(
         raise ValueError(
             f"{out} holds a different run (differs in: {', '.join(diff)}); use another --out"
         )
+    dist.agree(
+        -1 if state is None else state["epoch"],
+        f"the resume state in {out} (it must be on a filesystem every node shares)",
+    )
     if state is not None and state["epoch"] >= tcfg.epochs:
         log.info("%s: finished (%d epochs); nothing to do", out, state["epoch"])
         return out
 
-    dev = _resolve_device(device)
+    dev = _resolve_device(dist.device(device))
+    progress = progress and dist.is_main
     if dev.type == "cuda" and tcfg.tf32:
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
@@ -225,8 +247,10 @@ def train_adapt(
         ck.load_weights(model, out / "last" / ck.WEIGHTS)
         ck.load_optimizer(opt, out / "last" / "optimizer.safetensors", state["param_groups"])
         start, best, best_epoch = state["epoch"], state["best"], state["best_epoch"]
-        _trim_metrics(out / "metrics.jsonl", start)
+        if dist.is_main:
+            _trim_metrics(out / "metrics.jsonl", start)
         log.info("%s: resuming after epoch %d", out, start)
+    dist.broadcast_(model)
 
     meta = {
         "kind": kind,
@@ -248,6 +272,7 @@ def train_adapt(
         },
         "training_cells": ck.unique_cells([s.cell for s in train]),
         "created_by": _created_by(),
+        "world_size": dist.world,
     }
     if kind == "force" and getattr(mcfg, "attention_radius", None) is not None:
         meta["allowed_interactions"] = _allowed(val or train, mcfg.attention_radius)
@@ -259,28 +284,45 @@ def train_adapt(
         t0 = time.perf_counter()
         batches = make_batches([len(s.tokens) for s in train], tcfg.batch_size, rng, tcfg.bucket)
         tot = 0.0
-        for idx in _progress(batches, progress, desc=f"{kind} epoch {epoch}/{tcfg.epochs}"):
+        for step, idx in enumerate(
+            _progress(batches, progress, desc=f"{kind} epoch {epoch}/{tcfg.epochs}")
+        ):
             batch = batch_tensors(train, idx, dev)
-            loss, _, _ = batch_loss(
-                model, kind, batch, amp, tcfg.translate if tcfg.augment else None, tcfg.loss
-            )
+            if tcfg.augment:  # drawn for the whole global batch, the same on every rank
+                tokens, valid, forces, weights, energy = batch
+                tokens, forces = augment(tokens, forces, valid, tcfg.translate)
+                batch = (tokens, valid, forces, weights, energy)
             opt.zero_grad(set_to_none=True)
-            loss.backward()
+            rows = dist.rows(len(idx))
+            if rows:
+                with dist.local_rng(seed, epoch, step):
+                    loss, _, _ = batch_loss(
+                        model,
+                        kind,
+                        tuple(t[rows] for t in batch) if dist.active else batch,
+                        amp,
+                        None,
+                        tcfg.loss,
+                        batch if dist.active else None,
+                    )
+                loss.backward()
+                tot += float(loss.detach()) * len(idx)  # rank losses sum to the batch's
+            dist.sum_grads(model.parameters())
             if tcfg.grad_clip:
                 torch.nn.utils.clip_grad_norm_(model.parameters(), tcfg.grad_clip)
             opt.step()
-            tot += float(loss.detach()) * len(idx)
         wall = time.perf_counter() - t0
-        train_loss = tot / len(train)
+        train_loss = dist.sum([tot])[0] / len(train)
         val_loss, val_mae = (
-            evaluate(model, kind, val, tcfg.batch_size, dev, amp, loss_name=tcfg.loss)
+            evaluate(model, kind, val, tcfg.batch_size, dev, amp, loss_name=tcfg.loss, dist=dist)
             if val
             else (train_loss, math.nan)
         )
         improved = val_loss < best
         if improved:
             best, best_epoch = val_loss, epoch
-            ck.save_checkpoint(out, model, {**meta, "epoch": epoch, "val_loss": val_loss})
+            if dist.is_main:
+                ck.save_checkpoint(out, model, {**meta, "epoch": epoch, "val_loss": val_loss})
         row = {
             "epoch": epoch,
             "train_loss": train_loss,
@@ -293,6 +335,8 @@ def train_adapt(
             "best": improved,
             "utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         }
+        if not dist.is_main:
+            continue
         with open(out / "metrics.jsonl", "a") as fh:
             fh.write(json.dumps(row) + "\n")
         ck.save_weights(model, out / "last" / ck.WEIGHTS)
@@ -310,6 +354,9 @@ def train_adapt(
         log.info(
             "%s epoch %d: train %.4g val %.4g (%.1f s)", kind, epoch, train_loss, val_loss, wall
         )
+    if not dist.is_main:
+        dist.barrier()  # rank 0 has written out_dir when this returns
+        return out
     if not (out / ck.META).is_file():  # 0 epochs, or no finite val loss: keep the model as is
         ck.save_checkpoint(out, model, {**meta, "epoch": tcfg.epochs, "val_loss": None})
     if not state_path.is_file():
@@ -323,6 +370,7 @@ def train_adapt(
                 "run_key": key,
             },
         )
+    dist.barrier()
     return out
 
 

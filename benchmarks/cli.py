@@ -95,6 +95,7 @@ def _quiet_warnings() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # `train --nproc` reruns it
     if not args.verbose:
         _quiet_warnings()
     level = [logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)]

@@ -103,6 +103,7 @@ def _register_adapt(train_sub: argparse._SubParsersAction) -> None:
             p.add_argument(
                 "--max-atoms", type=int, help="pad structures to this many atoms (default 220)"
             )
+        _add_nproc(p)
         p.set_defaults(func=cmd_train_adapt, kind=kind)
 
 
@@ -119,10 +120,26 @@ OPTIONAL = (
 )
 
 
+def _add_nproc(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--nproc",
+        type=positive_int,
+        default=1,
+        help="data-parallel processes on this node (torchrun; one per GPU with --device cuda, "
+        "gloo on CPU); the global batch stays the same. Under torchrun this is ignored "
+        "(README: Multi-GPU training)",
+    )
+
+
 def cmd_train_adapt(args: argparse.Namespace) -> int:
     from adapt.train import train_adapt
     from baselines.paths import progress_enabled
     from benchmarks.data.dataset import Dataset
+    from benchmarks.distributed_launch import joined, relaunch
+
+    rc = relaunch(args)
+    if rc is not None:
+        return rc
 
     overrides = {k: getattr(args, k) for k in OPTIONAL if getattr(args, k, None) is not None}
     variant = args.variant or "paper"
@@ -135,19 +152,22 @@ def cmd_train_adapt(args: argparse.Namespace) -> int:
             raise SystemExit(f"{flags}: options of the paper variant, not of --variant released")
     if args.augment:
         overrides["augment"] = True
-    ckpt = train_adapt(
-        args.kind,
-        Dataset(args.data),
-        args.out / args.kind,
-        preset=args.preset,
-        epochs=args.epochs,
-        device=args.device,
-        seed=args.seed,
-        variant=variant,
-        progress=progress_enabled(),
-        **overrides,
-    )
-    print(f"ADAPT {args.kind} checkpoint: {ckpt}  (use it as adapt:{args.out})")
+    with joined(args.device) as dist:
+        ckpt = train_adapt(
+            args.kind,
+            Dataset(args.data),
+            args.out / args.kind,
+            preset=args.preset,
+            epochs=args.epochs,
+            device=args.device,
+            seed=args.seed,
+            variant=variant,
+            progress=progress_enabled(),
+            dist=dist,
+            **overrides,
+        )
+    if dist.is_main:
+        print(f"ADAPT {args.kind} checkpoint: {ckpt}  (use it as adapt:{args.out})")
     return 0
 
 
@@ -181,6 +201,7 @@ def _register_plus(train_sub: argparse._SubParsersAction) -> None:
         metavar="NAME=VALUE",
         help="any adapt.plus config field, e.g. l_max=0 loss=mse (JSON values)",
     )
+    _add_nproc(p)
     p.set_defaults(func=cmd_train_plus)
 
 
@@ -190,7 +211,11 @@ def cmd_train_plus(args: argparse.Namespace) -> int:
     from baselines.adapt_plus import train
     from baselines.paths import progress_enabled
     from benchmarks.data.dataset import Dataset
+    from benchmarks.distributed_launch import joined, relaunch
 
+    rc = relaunch(args)
+    if rc is not None:
+        return rc
     options = {}
     for item in args.set:
         name, sep, value = item.partition("=")
@@ -203,17 +228,20 @@ def cmd_train_plus(args: argparse.Namespace) -> int:
     for name in ("forces", "lr"):
         if getattr(args, name) is not None:
             options[name] = getattr(args, name)
-    out = train(
-        Dataset(args.data),
-        args.out,
-        preset=args.preset,
-        epochs=args.epochs,
-        device=args.device,
-        seed=args.seed,
-        progress=progress_enabled(),
-        **options,
-    )
-    print(f"ADAPT+ run: {out}  (use it as adapt+:{out})")
+    with joined(args.device) as dist:
+        out = train(
+            Dataset(args.data),
+            args.out,
+            preset=args.preset,
+            epochs=args.epochs,
+            device=args.device,
+            seed=args.seed,
+            progress=progress_enabled(),
+            dist=dist,
+            **options,
+        )
+    if dist.is_main:
+        print(f"ADAPT+ run: {out}  (use it as adapt+:{out})")
     return 0
 
 

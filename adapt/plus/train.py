@@ -35,6 +35,7 @@ import torch.nn.functional as F
 from ase import Atoms
 
 from adapt.checkpoint import load_optimizer, load_weights, save_optimizer, save_weights
+from adapt.distributed import LOCAL, Dist
 from adapt.fileio import write_json
 from adapt.plus.checkpoint import build_model, save_checkpoint
 from adapt.plus.config import apply_overrides, model_preset, to_dict, train_preset
@@ -67,17 +68,23 @@ def _rho(x: torch.Tensor, loss: str, delta: float) -> torch.Tensor:
     return x.square()
 
 
-def batch_loss(model, batch, tcfg) -> tuple[torch.Tensor, dict]:
-    """(loss, sums: force |error| (eV/Å, components), energy |error| per atom (eV), counts)."""
+def batch_loss(model, batch, tcfg, shard_of=None) -> tuple[torch.Tensor, dict]:
+    """(loss, sums: force |error| (eV/Å, components), energy |error| per atom (eV), counts).
+
+    ``shard_of``: the global batch that ``batch`` is some rows of (data-parallel training,
+    :mod:`adapt.distributed`); means are then divided by the global batch's totals, so the
+    losses of its row shards sum to its loss."""
     out = model(batch["species"], batch["pos"], batch["cell"], batch["pbc"], batch["valid"])
     scale = model.scale
     valid = batch["valid"]
     err_f = torch.where(valid[..., None], out["forces"] - batch["forces"], 0.0)  # (B, N, 3)
     w = batch["weights"] * valid  # (B, N)
-    lf = (w * _rho(err_f / scale, tcfg.loss, tcfg.huber_delta).sum(-1)).sum() / (3 * w.sum())
+    w_total = w.sum() if shard_of is None else (shard_of["weights"] * shard_of["valid"]).sum()
+    lf = (w * _rho(err_f / scale, tcfg.loss, tcfg.huber_delta).sum(-1)).sum() / (3 * w_total)
     n = batch["n_atoms"].to(torch.float64)
     err_e = (out["energy"] - batch["energy"]) / n  # (B,) eV/atom, float64
-    le = _rho((err_e / scale.double()).float(), tcfg.loss, tcfg.huber_delta).mean()
+    le = _rho((err_e / scale.double()).float(), tcfg.loss, tcfg.huber_delta)
+    le = le.mean() if shard_of is None else le.sum() / len(shard_of["n_atoms"])
     loss = tcfg.force_weight * lf + tcfg.energy_weight * le
     stats = {
         "f_abs": float(err_f.detach().abs().sum()),
@@ -88,16 +95,19 @@ def batch_loss(model, batch, tcfg) -> tuple[torch.Tensor, dict]:
     return loss, stats
 
 
-def evaluate(model, items: list[Item], tcfg, device) -> dict:
-    """Validation metrics of ``model`` on ``items``: loss, force MAE (eV/Å), energy MAE (eV/atom)."""
+def evaluate(model, items: list[Item], tcfg, device, dist: Dist = LOCAL) -> dict:
+    """Validation metrics of ``model`` on ``items``: loss, force MAE (eV/Å), energy MAE (eV/atom);
+    with ``dist`` each rank evaluates every W-th batch and the sums are all-reduced."""
     model.eval()
     tot = {"loss": 0.0, "f_abs": 0.0, "f_count": 0, "e_abs": 0.0, "e_count": 0}
     dtype = next(model.parameters()).dtype
-    for idx in batch_plan([len(it) for it in items], tcfg.max_batch_atoms):
+    plan = batch_plan([len(it) for it in items], tcfg.max_batch_atoms)
+    for idx in plan[dist.rank :: dist.world]:
         loss, st = batch_loss(model, collate([items[k] for k in idx], device, dtype), tcfg)
         tot["loss"] += float(loss.detach()) * len(idx)
         for k in st:
             tot[k] += st[k]
+    tot = dict(zip(tot, dist.sum(list(tot.values())), strict=True))
     return {
         "val_loss": tot["loss"] / max(len(items), 1),
         "val_force_mae": tot["f_abs"] / max(tot["f_count"], 1),
@@ -142,6 +152,7 @@ def train_plus(
     data_info: dict | None = None,
     train_weights: list[np.ndarray] | None = None,
     progress: bool | None = None,
+    dist: Dist = LOCAL,
     **overrides,
 ) -> Path:
     """Train (or resume) ADAPT+; returns ``out_dir`` (see :mod:`adapt.plus.checkpoint`).
@@ -150,6 +161,9 @@ def train_plus(
     (sha256 defaults to a hash of the frames); train_weights: per-frame (n,) force-loss weights
     for ``force_weighting="weighted"`` (Eq. 12, made by the caller with adapt.weights);
     overrides: any PlusModelConfig / PlusTrainConfig field (e.g. forces="direct", epochs=3).
+    dist: this process's rank in a data-parallel job (:func:`adapt.distributed.from_env`); the
+    global batch is the same ``max_batch_atoms`` plan whatever the number of ranks, and only
+    rank 0 writes ``out_dir``.
     """
     out = Path(out_dir)
     mcfg, tcfg = apply_overrides(model_preset(preset), train_preset(preset), overrides)
@@ -157,7 +171,7 @@ def train_plus(
         raise ValueError("ADAPT+ training needs at least one train and one validation frame")
     if tcfg.force_weighting == "weighted" and train_weights is None:
         raise ValueError("force_weighting='weighted' needs train_weights (Eq. 12 per frame)")
-    dev = torch.device(device)
+    dev = torch.device(dist.device(device))
     table = default_table()
     info = {"sha256": frames_sha256(train_frames + val_frames), **(data_info or {})}
     key = {
@@ -172,8 +186,14 @@ def train_plus(
     if state is not None and state["run_key"] != key:
         diff = [k for k in key if key[k] != state["run_key"].get(k)]
         raise ValueError(f"{out} holds a different run (differs in: {', '.join(diff)})")
+    dist.agree(
+        -1 if state is None else state["epoch"],
+        f"the resume state in {out} (it must be on a filesystem every node shares)",
+    )
     if state is not None and state["epoch"] >= tcfg.epochs:
         return out
+    if not dist.is_main:
+        progress = False
 
     keep_t = thin(len(train_frames), tcfg.max_train_frames)
     train = [
@@ -200,6 +220,8 @@ def train_plus(
         load_weights(ema, out / "last" / "ema.safetensors")
         load_optimizer(opt, out / "last" / "optimizer.safetensors", state["param_groups"])
         epoch, step, best, plateau = state["epoch"], state["step"], state["best"], state["plateau"]
+    dist.broadcast_(model)
+    dist.broadcast_(ema)
     meta = {
         "model_config": to_dict(mcfg),
         "train_config": to_dict(tcfg),
@@ -212,6 +234,7 @@ def train_plus(
         "n_train": len(train),
         "n_val": len(val),
         "n_params": sum(p.numel() for p in model.parameters()),
+        "world_size": dist.world,
     }
 
     while epoch < tcfg.epochs:
@@ -225,16 +248,21 @@ def train_plus(
             for g in opt.param_groups:
                 g["lr"] = tcfg.lr * lr_factor(step, total, tcfg) * plateau["factor"]
             batch = collate([train[k] for k in idx], dev)
-            loss, _ = batch_loss(model, batch, tcfg)
             opt.zero_grad(set_to_none=True)
-            loss.backward()
+            rows = dist.rows(len(idx))
+            if rows:
+                with dist.local_rng(seed, step):
+                    shard = {k: v[rows] for k, v in batch.items()} if dist.active else batch
+                    loss, _ = batch_loss(model, shard, tcfg, batch if dist.active else None)
+                loss.backward()
+                loss_sum += float(loss.detach())  # rank losses sum to the batch's
+            dist.sum_grads(model.parameters())
             torch.nn.utils.clip_grad_norm_(model.parameters(), tcfg.grad_clip)
             opt.step()
             _ema_update(ema, model, tcfg.ema_decay, step)
-            loss_sum += float(loss.detach())
             step += 1
         epoch += 1
-        metrics = evaluate(ema, val, tcfg, dev)
+        metrics = evaluate(ema, val, tcfg, dev, dist)
         score = metrics["val_loss"]
         if tcfg.schedule == "plateau":
             if score < plateau["best"] - 1e-4:
@@ -246,13 +274,16 @@ def train_plus(
         row = {
             "epoch": epoch,
             "step": step,
-            "train_loss": loss_sum / max(len(plan), 1),
+            "train_loss": dist.sum([loss_sum])[0] / max(len(plan), 1),
             **metrics,
             "lr": opt.param_groups[0]["lr"],
             "wall_s": round(time.perf_counter() - t0, 3),
         }
-        if score < best:
-            best = score
+        improved = score < best
+        best = min(best, score)
+        if not dist.is_main:
+            continue
+        if improved:
             save_checkpoint(
                 out,
                 ema,
@@ -281,4 +312,5 @@ def train_plus(
             },
         )
         log.info("ADAPT+ epoch %d: %s", epoch, row)
+    dist.barrier()  # rank 0 has written out_dir when this returns
     return out
