@@ -62,7 +62,9 @@ def train(family, preset, options, ds, out: Path, seed: int = 0) -> str:
 
     opts = dict(options)
     epochs = opts.pop("epochs", None)
-    train_plus(ds, out, preset=preset, epochs=epochs, device="cpu", seed=seed, progress=False, **opts)
+    train_plus(
+        ds, out, preset=preset, epochs=epochs, device="cpu", seed=seed, progress=False, **opts
+    )
     return f"adapt+:{out}"
 
 
