@@ -58,8 +58,10 @@ class MultiHeadAttention(nn.Module):
         B, T, _ = x.shape
         return x.view(B, T, self.n_heads, self.d_k).transpose(1, 2)  # (B, h, T, d_k)
 
-    def forward(self, q_in: torch.Tensor, kv_in: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        # q_in (B, Tq, d), kv_in (B, Tk, d), mask bool broadcastable to (B, h, Tq, Tk)
+    def forward(
+        self, q_in: torch.Tensor, kv_in: torch.Tensor, mask: torch.Tensor | None
+    ) -> torch.Tensor:
+        # q_in (B, Tq, d), kv_in (B, Tk, d), mask bool broadcastable to (B, h, Tq, Tk) or None
         q, k, v = (
             self._heads(self.w_q(q_in)),
             self._heads(self.w_k(kv_in)),
@@ -129,6 +131,17 @@ def attention_mask(
     return (keys & (dist <= radius)[:, None]) | eye[None, None]
 
 
+def sdpa_mask(
+    positions: torch.Tensor, valid: torch.Tensor, radius: float | None = None
+) -> torch.Tensor | None:
+    """The mask the model hands to SDPA: :func:`attention_mask`, or None when it would allow
+    every pair (no radius, no padding row), so SDPA runs its unmasked fused kernel. The same
+    attention weights either way (tests/test_adapt_fast_paths.py); a speed switch only."""
+    if radius is None and bool(valid.all()):
+        return None
+    return attention_mask(positions, valid, radius)
+
+
 def allowed_fraction(positions: torch.Tensor, valid: torch.Tensor, radius: float | None) -> float:
     """Fraction of real atom pairs (i, j), self pairs included, that the radius mask allows."""
     if radius is None:
@@ -167,7 +180,7 @@ class ADAPTForceModel(nn.Module):
         self.register_buffer("force_scale", torch.ones(()))  # eV/Å per unit of network output
 
     def forward(self, tokens: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
-        mask = attention_mask(tokens[..., :3], valid, self.cfg.attention_radius)
+        mask = sdpa_mask(tokens[..., :3], valid, self.cfg.attention_radius)
         x = self.norm(tokens, valid)  # (B, T, 12)
         h = self.encoder(x, mask)  # (B, T, d_model)
         y = self.w_out(h)  # (B, T, 3), units of force_scale

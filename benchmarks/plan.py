@@ -138,6 +138,10 @@ def plan_steps(
 
         root = train_root or cache_dir() / "trained"
         steps += learning_steps(models, datasets, suite, root, Step)
+    if "speed" in suite.tasks:
+        from benchmarks.tasks.speed import speed_steps
+
+        steps += speed_steps(suite, run_id, Step)
     if "timing" in suite.tasks:
         from benchmarks.timers import hardware_string
 
@@ -258,4 +262,6 @@ def describe_plan(suite: Suite, train_root: Path | None = None) -> str:
         f"relax: {dict(suite.relax.options)}, at most {suite.relax.max_trajectories or 'all'} "
         f"test trajectories per dataset; timing: {suite.timing}"
     )
+    if "speed" in suite.tasks:
+        lines.append(f"speed: {suite.speed}")
     return "\n".join(line.rstrip() for line in lines)

@@ -54,6 +54,13 @@ LEARNING_COLUMNS = [
     "n_train_frames", "train_s", "force_mae", "energy_mae", "energy_mae_per_atom",
     "subset_sha256",
 ]  # fmt: skip
+SPEED_COLUMNS = [
+    "model", "family", "task", "n_atoms", "batch", "repeats", "median_s", "per_structure_s",
+    "frames_per_s", "epoch_min", "per_atom_s", "flops_per_structure",
+    "analytic_flops_per_structure", "achieved_gflops", "n_params", "device", "threads", "note",
+    "gemm_flops_per_structure", "share_gemm", "share_attention", "share_layernorm",
+    "share_optimizer", "share_elementwise", "profile_s", "run_id",
+]  # fmt: skip
 MODELS_COLUMNS = [
     "name", "spec", "group", "display_name", "family", "origin", "role", "n_params", "device", "dtype",
     "level_of_theory", "conservative", "predicts_energy", "predicts_forces", "checkpoint",
@@ -65,6 +72,7 @@ TABLES = {
     "timing.csv": TIMING_COLUMNS,
     "models.csv": MODELS_COLUMNS,
     "learning.csv": LEARNING_COLUMNS,
+    "speed.csv": SPEED_COLUMNS,
 }
 INT_COLUMNS = {"n", "n_params", "steps", "max_steps", "n_atoms", "batch", "repeats", "n_frames"}
 
@@ -205,6 +213,7 @@ class Results:
     predictions: list[PredictionFile]
     absent: list[str] = field(default_factory=list)  # sentences: what was absent or empty
     learning: pd.DataFrame = field(default_factory=pd.DataFrame)  # only runs with the task
+    speed: pd.DataFrame = field(default_factory=pd.DataFrame)  # only runs with the speed task
 
     def predictions_for(
         self, dataset: str, split: str, selection: str
@@ -306,6 +315,7 @@ def load_results(root: str | Path) -> Results:
             "no scatter plots and no angle-error distributions."
         )
     learning, _ = read_table(root / "learning.csv", LEARNING_COLUMNS)
+    speed, _ = read_table(root / "speed.csv", SPEED_COLUMNS)
     return Results(
         root=root,
         run=run,
@@ -316,4 +326,5 @@ def load_results(root: str | Path) -> Results:
         predictions=preds,
         absent=absent,
         learning=learning,
+        speed=speed,
     )

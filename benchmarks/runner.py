@@ -157,7 +157,13 @@ def run_suite(suite: Suite, out: str | Path, *, train_root: str | Path | None = 
     write_run_json(models)
 
     steps = plan_steps(models, datasets, suite, results, prov.run_id, train_root)
-    rows: dict[str, list[dict]] = {"metrics": [], "relax": [], "timing": [], "learning": []}
+    rows: dict[str, list[dict]] = {
+        "metrics": [],
+        "relax": [],
+        "timing": [],
+        "learning": [],
+        "speed": [],
+    }
     try:
         for step in _progress(steps):
             step_rows = _execute(step, results, summary)
@@ -236,6 +242,8 @@ def _write_tables(results: ResultsDir, rows: dict[str, list[dict]]) -> None:
         results.write_table(table, rows[task])
     if rows.get("learning"):  # only runs with the learning task have learning curves
         results.write_table("learning.csv", rows["learning"])
+    if rows.get("speed"):  # only runs with the speed task
+        results.write_table("speed.csv", rows["speed"])
 
 
 def _progress(steps: list[Step]):

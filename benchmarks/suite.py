@@ -31,6 +31,9 @@ A suite is a TOML file (see ``benchmarks/suites/quick.toml`` for a commented exa
     scaling = [1, 2, 3, 4]        # scaling sweep, same units
     scaling_max_rss_mb = 2800     # optional: skip sweep sizes expected to peak above 2800 MiB RSS
 
+    [speed]                       # task "speed": see benchmarks/speed_config.py; a suite with
+                                  # tasks = ["speed"] needs no [[datasets]] or [[models]]
+
     [learning]                    # task "learning" (not run unless listed in tasks)
     fractions = [0.125, 0.25, 0.5, 1.0]  # of the train trajectories, nested, seeded
     seed = 0                      # of the subset draw
@@ -51,8 +54,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from benchmarks.speed_config import SpeedConfig, parse_speed
+
 SUITES_DIR = Path(__file__).parent / "suites"
-TASKS = ("metrics", "relax", "timing", "learning")
+TASKS = ("metrics", "relax", "timing", "learning", "speed")
 DEFAULT_TASKS = ("metrics", "relax", "timing")  # "learning" retrains models: only when asked
 SPLIT_NAMES = ("train", "val", "test", "all")
 GROUPS = ("main", "energy_architectures", "attention_radius", "foundation", "adapt_variants")
@@ -180,6 +185,7 @@ class Suite:
     relax: RelaxConfig = field(default_factory=RelaxConfig)
     timing: TimingConfig = field(default_factory=TimingConfig)
     learning: LearningConfig = field(default_factory=LearningConfig)
+    speed: SpeedConfig = field(default_factory=SpeedConfig)
     source: str = ""  # the file it was read from
 
     def as_dict(self) -> dict:
@@ -241,19 +247,21 @@ def parse_suite(raw: dict, source: str = "<suite>") -> Suite:
     """Validate a suite's TOML table; every error names ``source`` and the key."""
     where = _Where(source)
     top = where.table(raw, "", _TOP_KEYS)
+    speed_only = top.get("tasks") == ["speed"]  # needs no datasets and no [[models]]
     name = where.str(top, "name", default=Path(source).stem)
     datasets = tuple(
         _dataset(d, where, f"datasets[{i}]") for i, d in enumerate(where.list(top, "datasets"))
     )
-    if not datasets:
+    if not datasets and not speed_only:
         where.fail("datasets", "a suite needs at least one [[datasets]] entry")
     names = [d.name for d in datasets]
     if len(set(names)) != len(names):
         where.fail("datasets", f"dataset names must be unique, got {names} (set name = ...)")
     models = tuple(
-        _model(m, where, f"models[{i}]", names[0]) for i, m in enumerate(where.list(top, "models"))
+        _model(m, where, f"models[{i}]", names[0] if names else "")
+        for i, m in enumerate(where.list(top, "models"))
     )
-    if not models:
+    if not models and not speed_only:
         where.fail("models", "a suite needs at least one [[models]] entry")
     labels = [m.name for m in models]
     dupes = sorted({x for x in labels if labels.count(x) > 1})
@@ -284,6 +292,7 @@ def parse_suite(raw: dict, source: str = "<suite>") -> Suite:
         relax=_relax(top.get("relax", {}), where),
         timing=_timing(top.get("timing", {}), where),
         learning=_learning(top.get("learning", {}), where, models),
+        speed=parse_speed(top.get("speed", {}), where),
         source=source,
     )
 
@@ -301,6 +310,7 @@ _TOP_KEYS = {
     "relax",
     "timing",
     "learning",
+    "speed",
 }
 
 

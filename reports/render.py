@@ -19,6 +19,7 @@ from reports.blocks import Block, Bullets, Heading, Image, Para, to_html, to_mar
 from reports.definitions import definitions
 from reports.provenance import provenance_blocks
 from reports.runtime_tables import inference_table, relax_tables, training_table
+from reports.speed import speed_blocks
 from reports.tables import (
     View,
     energy_table,
@@ -63,6 +64,8 @@ def _suite_name(run: dict) -> str:
 
 def build_blocks(res) -> list[Block]:
     blocks: list[Block] = [Para(_summary_line(res))]
+    if res.metrics.empty and not res.speed.empty:  # a speed-only run (task "speed")
+        return blocks + speed_blocks(res.speed) + provenance_blocks(res)
     missing = _run_problems(res.run) + res.absent
     if missing:
         blocks += [Heading(2, "Not in this run"), Bullets(missing)]
@@ -75,6 +78,7 @@ def build_blocks(res) -> list[Block]:
     blocks += _relax_blocks(res)
     blocks += _timing_blocks(res)
     blocks += _learning_blocks(res)
+    blocks += speed_blocks(res.speed)
     ablations = [
         t for v in views for t in (energy_arch_table(res, v), attention_radius_table(res, v)) if t
     ]

@@ -6,6 +6,7 @@ them):
                    reference energies for models trained on another level of theory
     relaxation.py  relax a test trajectory's first frame, compare with its reference final frame
     timing.py      inference per structure at fixed sizes, a scaling sweep, training epoch times
+    speed.py       paper-size random-weight models vs the GEMM peak (only when a suite lists it)
     learning.py    learning curves: trained models retrained on nested train subsets, scored on
                    the same test frames (only when a suite lists the task)
 
