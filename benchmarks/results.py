@@ -100,8 +100,9 @@ def write_csv(path: Path, rows: Iterable[dict] | pd.DataFrame, columns: list[str
 
 
 def slug(text: str) -> str:
-    """A file-name-safe form of a label: lower case, runs of other characters -> '-'."""
-    return re.sub(r"[^a-z0-9.]+", "-", text.lower()).strip("-") or "x"
+    """A file-name-safe form of a label: lower case, '+' -> 'plus' (so that "ADAPT+ tiny" and
+    "ADAPT tiny" get different files), runs of other characters -> '-'."""
+    return re.sub(r"[^a-z0-9.]+", "-", text.lower().replace("+", "plus")).strip("-") or "x"
 
 
 # ---------------------------------------------------------------- the directory

@@ -27,6 +27,7 @@ from adapt.fileio import write_json
 from baselines.paths import cache_dir, progress_enabled
 from baselines.registry import FAMILY_MODULES
 from benchmarks.data.dataset import Dataset
+from benchmarks.memory import release_memory
 from benchmarks.models import SuiteModel, models_row, one_line, prepare_model
 from benchmarks.plan import Step, plan_steps
 from benchmarks.provenance import Provenance
@@ -212,6 +213,8 @@ def _execute(step: Step, results: ResultsDir, summary: RunSummary) -> list[dict]
         log.error("%s: failed after %.1f s: %s", step.name, time.perf_counter() - t0, reason)
         log.debug("traceback", exc_info=True)
         return []
+    finally:
+        release_memory()  # a step's freed peak (e.g. a large-structure timing) is not kept
     entry = results.store(step.task, key, step.material, rows, files)
     summary.computed.append(step.name)
     log.info("%s: %.1f s", step.name, time.perf_counter() - t0)

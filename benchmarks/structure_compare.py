@@ -17,7 +17,8 @@ minimum-image convention of the reference cell.
                      the other, averaged over the atoms within DEFECT_RADIUS (4.2 Å, minimum
                      image) of a defect site or vacancy in the reference structure. Local
                      environments away from the defect barely move in a relaxation and dilute
-                     the global average; here they are left out.
+                     the global average; here they are left out. What it can separate, and why
+                     the authors' settings are kept: docs/relaxation-soap.md.
     delta_q          ΔQ = sqrt(Σ_i m_i |Δr_i|²), masses in amu (ASE's table, IUPAC 2016),
                      unit amu^1/2·Å: the mass-weighted configuration-coordinate distance.
     rmsd             sqrt(mean_i |Δr_i|²) in Å.

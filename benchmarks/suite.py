@@ -29,6 +29,7 @@ A suite is a TOML file (see ``benchmarks/suites/quick.toml`` for a commented exa
     repeats = 5                   # median of this many timed repeats, after `warmup` untimed
     sizes = [2, 3]                # side-by-side inference on k x k x k Si supercells (8 k^3 atoms)
     scaling = [1, 2, 3, 4]        # scaling sweep, same units
+    scaling_max_rss_mb = 2800     # optional: skip sweep sizes expected to peak above 2800 MiB RSS
 
     [speed]                       # task "speed": see benchmarks/speed_config.py; a suite with
                                   # tasks = ["speed"] needs no [[datasets]] or [[models]]
@@ -142,6 +143,7 @@ class TimingConfig:
     scaling: tuple[int, ...] = (1, 2, 3, 4)
     batch_size: int = 1
     scaling_repeats: int = 3
+    scaling_max_rss_mb: int | None = None  # MiB: skip scaling sizes expected to peak above it
 
 
 @dataclass(frozen=True)
@@ -529,6 +531,11 @@ def _timing(raw, where: _Where) -> TimingConfig:
         batch_size=where.int(t, "batch_size", default=d.batch_size, minimum=1, prefix=p),
         scaling_repeats=where.int(
             t, "scaling_repeats", default=d.scaling_repeats, minimum=1, prefix=p
+        ),
+        scaling_max_rss_mb=(
+            where.int(t, "scaling_max_rss_mb", minimum=1, prefix=p)
+            if "scaling_max_rss_mb" in t
+            else None
         ),
     )
 

@@ -255,18 +255,32 @@ def time_scaling(
     repeats: int = 3,
     time_cap_s: float = SCALING_TIME_CAP_S,
     seed: int = 0,
+    max_rss_mb: float | None = None,
 ) -> list[TimingResult]:
     """Single-structure inference time vs system size (task "scaling").
 
     Sizes are timed in increasing order; once a call takes longer than ``time_cap_s`` the
     larger sizes are not run and get a row with NaN timings and a ``note`` saying why. A size
     that fails (e.g. out of memory) gets a NaN row with the error in ``note`` and also stops
-    the sweep.
+    the sweep. With ``max_rss_mb`` (CPU), a size whose expected peak resident size
+    (benchmarks.memory.estimated_peak_mb, from the growth measured at the smaller sizes) is
+    above the cap is not run either: a NaN row says the estimate, and the sweep stops there.
     """
+    from benchmarks.memory import estimated_peak_mb, release_memory, rss_mb
+
     device = str(ff.info.device)
     results: list[TimingResult] = []
+    needs: list[tuple[int, float]] = []  # (atoms, MiB peak growth) of the sizes timed
     stop = ""
     for k, atoms in zip(sorted(sizes), scaling_frames(sorted(sizes), seed=seed), strict=True):
+        release_memory()
+        if not stop and max_rss_mb is not None and needs:
+            expected = estimated_peak_mb(rss_mb(), needs, len(atoms))
+            if expected > max_rss_mb:
+                stop = (
+                    f"skipped: expected peak RSS {expected:.0f} MiB > the suite's cap "
+                    f"{max_rss_mb:.0f} MiB (timing.scaling_max_rss_mb)"
+                )
         if stop:
             results.append(_skipped(len(atoms), device, stop))
             continue
@@ -281,6 +295,8 @@ def time_scaling(
             results.append(_skipped(len(atoms), device, f"failed: {type(exc).__name__}: {exc}"))
             continue
         results.append(res)
+        if res.mem_method == "rss_peak_growth" and math.isfinite(res.peak_mem_mb):
+            needs.append((len(atoms), res.peak_mem_mb))
         if res.median_s > time_cap_s or res.note:
             stop = f"skipped: a call at {len(atoms)} atoms took > {time_cap_s} s"
     return results

@@ -7,6 +7,7 @@ import shutil
 import socket
 import time
 
+import numpy as np
 import pytest
 
 from baselines import mattersim as ms
@@ -99,3 +100,23 @@ def test_models_listing(offline_home, capsys, monkeypatch, tmp_path):
         "chgnet",
         "sevennet",
     }
+
+
+def test_chgnet_default_batches_are_bounded_in_atoms():
+    from ase.build import bulk
+
+    from baselines.chgnet import DEFAULT_BATCH_ATOMS, DEFAULT_BATCH_SIZE, default_batch_size
+
+    cell = bulk("Si", "diamond", a=5.431, cubic=True)
+    assert default_batch_size([cell] * 40) == DEFAULT_BATCH_SIZE  # 8 atoms: the usual 16
+    assert default_batch_size([cell.repeat(2)] * 40) == DEFAULT_BATCH_ATOMS // 64 == 4
+    assert default_batch_size([cell, cell.repeat(6)]) == 1  # one 1,728-atom cell: alone
+    ff = load_model("chgnet")
+    frames = [cell.repeat(2) for _ in range(6)]
+    for i, a in enumerate(frames):
+        a.rattle(0.02, seed=i)
+    batched = ff.predict(frames)  # 2 batches of <= 4
+    single = [ff.predict([a], batch_size=1)[0] for a in frames]
+    for b, s in zip(batched, single, strict=True):
+        assert abs(b.energy - s.energy) < 1e-4
+        np.testing.assert_allclose(b.forces, s.forces, atol=1e-5)

@@ -88,5 +88,5 @@ def test_learning_config_is_checked():
 def test_builtin_learning_suite_loads():
     suite = load_suite("learning")
     assert "learning" in suite.tasks and suite.learning.fractions == (0.125, 0.25, 0.5, 1.0)
-    assert {m.name for m in suite.models if m.train} == {"ADAPT tiny", "MACE"}
+    assert {m.name for m in suite.models if m.train} == {"ADAPT tiny", "ADAPT+ tiny", "MACE"}
     assert "learning" in load_suite("paper").tasks

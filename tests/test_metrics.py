@@ -325,3 +325,22 @@ def test_structure_mismatch_names_what_differs():
         rmsd(a, a[:-1])
     with pytest.raises(ValueError, match="cell"):
         compare_structures(b, bulk("Si", "diamond", a=5.5, cubic=True))
+
+
+def test_predictions_of_adapt_and_adapt_plus_do_not_share_a_file(random_dataset, tmp_path):
+    """The labels "ADAPT tiny" and "ADAPT+ tiny" once slugged to one file name: the second overwrote the
+    first, and the step cache (file sha256) never hit on a warm run."""
+    rec = random_dataset.records("test")[0]
+    frames = random_dataset.read(rec)
+    ps = PredictionSet.from_frames(
+        frames, ZeroForceField({"Si": -4.6, "C": -4.6}).predict(frames), [rec.defect] * len(frames)
+    )
+    out = ResultsDir(tmp_path / "out")
+    paths = {
+        out.write_predictions(ps, m, "d", "test", "early") for m in ("ADAPT tiny", "ADAPT+ tiny")
+    }
+    assert len(paths) == 2
+    (out.root / "run.json").write_text("{}")
+    out.write_table("metrics.csv", [])
+    found = load_results(out.root).predictions_for("d", "test", "early")
+    assert set(found) == {"ADAPT tiny", "ADAPT+ tiny"}

@@ -40,7 +40,13 @@ def timing_rows(ff: ForceField, label: str, timing, seed: int) -> list[dict]:
         rows.append(_timing_row(label, ff.info.family, res))
     if timing.scaling:
         sweep, note = ff.sized_for(8 * max(timing.scaling) ** 3)
-        for res in time_scaling(sweep, timing.scaling, repeats=timing.scaling_repeats, seed=seed):
+        for res in time_scaling(
+            sweep,
+            timing.scaling,
+            repeats=timing.scaling_repeats,
+            seed=seed,
+            max_rss_mb=timing.scaling_max_rss_mb,
+        ):
             res.note = "; ".join(x for x in (note, res.note) if x)
             rows.append(_timing_row(label, ff.info.family, res))
     return rows
