@@ -25,7 +25,7 @@ import torch
 from baselines.registry import LoadContext, load_model
 from benchmarks.data.dataset import Dataset
 from benchmarks.data.default import default_dataset
-from benchmarks.tasks.accuracy import evaluate
+from benchmarks.tasks.accuracy import headline_maes as score
 
 
 def parse_variant(text: str) -> tuple[str, str, str, dict]:
@@ -42,15 +42,6 @@ def parse_variant(text: str) -> tuple[str, str, str, dict]:
     if family not in ("adapt+", "mace") or (family == "mace" and options):
         raise SystemExit(f"{text}: expected name=adapt+:PRESET[,k=v...] or name=mace:PRESET")
     return name, family, preset, options
-
-
-def score(ff, ds, label) -> dict:
-    out = {}
-    for sel in ("early", "all"):
-        _, rows = evaluate(ff, ds, "test", sel, label=label)
-        by = {(r["subset"], r["metric"]): r["value"] for r in rows}
-        out[sel] = {"force_mae": by[("all", "force_mae")], "energy_mae": by[("all", "energy_mae")]}
-    return out
 
 
 def train(family, preset, options, ds, out: Path, seed: int = 0) -> str:

@@ -22,7 +22,7 @@ from pathlib import Path
 from baselines.mace_train import PRESETS, train_mace
 from baselines.registry import LoadContext, load_model
 from benchmarks.data.default import default_dataset
-from benchmarks.tasks.accuracy import evaluate
+from benchmarks.tasks.accuracy import headline_maes as score
 
 
 def parse_variant(text: str):
@@ -43,15 +43,6 @@ def parse_variant(text: str):
             else value
         )
     return name, dataclasses.replace(cfg, name=name, **changes)
-
-
-def score(ff, ds, label):
-    out = {}
-    for sel in ("early", "all"):
-        _, rows = evaluate(ff, ds, "test", sel, label=label)
-        by = {(r["subset"], r["metric"]): r["value"] for r in rows}
-        out[sel] = {"force_mae": by[("all", "force_mae")], "energy_mae": by[("all", "energy_mae")]}
-    return out
 
 
 def main() -> None:

@@ -171,3 +171,14 @@ def evaluate(
 def split_names(dataset: Dataset) -> list[str]:
     """The splits a dataset's trajectories carry ("unsplit" when none)."""
     return sorted({r.split or "unsplit" for r in dataset.records()})
+
+
+def headline_maes(ff: ForceField, dataset: Dataset, label: str) -> dict:
+    """{"early"|"all": {"force_mae": eV/Å, "energy_mae": eV}} of ``ff`` on the test split, all
+    atoms: the two headline numbers the tuning scripts (scripts/*_sweep.py) compare."""
+    out = {}
+    for selection in ("early", "all"):
+        _, rows = evaluate(ff, dataset, "test", selection, label=label)
+        by = {(r["subset"], r["metric"]): r["value"] for r in rows}
+        out[selection] = {m: by[("all", m)] for m in ("force_mae", "energy_mae")}
+    return out
