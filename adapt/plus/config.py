@@ -131,10 +131,10 @@ _MODEL_PRESETS = {
     ),
 }
 _TRAIN_PRESETS = {
-    # MSE, not Huber: Huber (delta 0.5 force RMS) was 5 % better on the built-in data (test/early
-    # 0.135 / 0.136 vs 0.142 / 0.145, seeds 0 / 1) but 57 % worse on the variable-cell set
-    # (0.254 vs 0.162 eV/Å; MACE cpu 0.111): docs/adapt-plus-results.md
-    "tiny": PlusTrainConfig(max_train_frames=None),
+    # Huber (delta 0.5 force RMS), not MSE: on the built-in data test/early force MAE 0.135 / 0.136
+    # vs 0.142 / 0.145 (1 thread, seeds 0 / 1) and 0.124 (4/4 relaxed) vs 0.158 (2/4) in cold quick
+    # suites; but on the variable-cell set 0.254 vs 0.162 (one run each): docs/adapt-plus-results.md
+    "tiny": PlusTrainConfig(max_train_frames=None, loss="huber"),
     "small": PlusTrainConfig(
         epochs=200,
         lr=1e-3,
