@@ -17,16 +17,22 @@ import gc
 import math
 
 
-def rss_mb() -> float:
-    """Resident set size of this process in MiB (NaN where /proc is unavailable)."""
+def status_kb(key: str) -> int | None:
+    """A field of /proc/self/status in KiB (``"VmRSS"``, ``"VmHWM"``); None where unavailable."""
     try:
         with open("/proc/self/status") as fh:
             for line in fh:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024
+                if line.startswith(key + ":"):
+                    return int(line.split()[1])
     except (OSError, ValueError, IndexError):
         pass
-    return math.nan
+    return None
+
+
+def rss_mb() -> float:
+    """Resident set size of this process in MiB (NaN where /proc is unavailable)."""
+    kb = status_kb("VmRSS")
+    return math.nan if kb is None else kb / 1024
 
 
 @functools.cache

@@ -39,6 +39,7 @@ from ase import Atoms
 from ase.build import bulk
 
 from baselines.interface import ForceField
+from benchmarks.memory import estimated_peak_mb, release_memory, rss_mb, status_kb
 
 log = logging.getLogger(__name__)
 
@@ -112,17 +113,6 @@ def rattled(frames: Sequence[Atoms], rng: np.random.Generator, stdev: float = RA
     return out
 
 
-def _status_kb(key: str) -> int | None:
-    try:
-        with open("/proc/self/status") as fh:
-            for line in fh:
-                if line.startswith(key + ":"):
-                    return int(line.split()[1])
-    except (OSError, ValueError, IndexError):
-        pass
-    return None
-
-
 class _PeakMemory:
     """Peak memory over a block of code, in MiB (module docstring)."""
 
@@ -140,11 +130,11 @@ class _PeakMemory:
             torch.cuda.reset_peak_memory_stats(self.device)
             self.method = "cuda_max_memory_allocated"
             return self
-        self.rss0 = _status_kb("VmRSS")
+        self.rss0 = status_kb("VmRSS")
         try:
             with open("/proc/self/clear_refs", "w") as fh:
                 fh.write("5")  # reset VmHWM (peak RSS) to the current RSS
-            ok = self.rss0 is not None and _status_kb("VmHWM") is not None
+            ok = self.rss0 is not None and status_kb("VmHWM") is not None
         except OSError:
             ok = False
         self.method = "rss_peak_growth" if ok else "ru_maxrss_growth"
@@ -158,7 +148,7 @@ class _PeakMemory:
             torch.cuda.synchronize(self.device)
             self.peak_mb = torch.cuda.max_memory_allocated(self.device) / 2**20
         elif self.method == "rss_peak_growth":
-            self.peak_mb = max(0, _status_kb("VmHWM") - self.rss0) / 1024
+            self.peak_mb = max(0, status_kb("VmHWM") - self.rss0) / 1024
         else:
             grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - self.maxrss0
             self.peak_mb = max(0, grown) / 1024
@@ -266,7 +256,6 @@ def time_scaling(
     (benchmarks.memory.estimated_peak_mb, from the growth measured at the smaller sizes) is
     above the cap is not run either: a NaN row says the estimate, and the sweep stops there.
     """
-    from benchmarks.memory import estimated_peak_mb, release_memory, rss_mb
 
     device = str(ff.info.device)
     results: list[TimingResult] = []
