@@ -150,7 +150,7 @@ def test_padding_invariance(mode):
 
 def test_no_angular_and_no_local_heads_still_run():
     atoms = si_structure("cubic")
-    for kw in ({"l_max": 0}, {"l_max": -1}, {"local_heads": 0}):
+    for kw in ({"l_max": 0}, {"l_max": -1, "bond_order": False}, {"local_heads": 0}):
         out = _run(random_model("direct", **kw), [atoms])[0]
         assert np.isfinite(out["energy"]) and np.isfinite(out["forces"]).all()
 
@@ -163,3 +163,40 @@ def test_molecule_without_cell():
     moved.positions += 3.0
     a, b = _run(random_model("conservative"), [atoms, moved])
     np.testing.assert_allclose(a["forces"], b["forces"], **TOL)
+
+
+def test_bond_messages_match_the_explicit_projection():
+    """The per-atom shortcut W z_ij = Σ_lm Y_lm(r̂_ij) (W_l A_i,lm) equals building the bond
+    invariants z_ij,lc = Σ_m Y_lm(r̂_ij) A_i,lm,c first; empty slots (env 0) add nothing."""
+    layer = random_model("direct").layers[0]
+    g = torch.Generator().manual_seed(0)
+    BN, K, C, d = 6, 5, layer.cfg.n_channels, layer.cfg.d_model
+    A = torch.randn(BN, 16, C, generator=g, dtype=torch.float64)
+    x = torch.randn(1, BN, d, generator=g, dtype=torch.float64)
+    unit = torch.nn.functional.normalize(torch.randn(BN * K, 3, generator=g, dtype=torch.float64))
+    env = torch.rand(BN, K, generator=g, dtype=torch.float64)
+    env[:, -1] = 0.0  # an empty slot
+    nb = {
+        "ylm": real_sph_harm(unit, 3).view(BN, K, 16),
+        "rbf": torch.randn(BN, K, layer.cfg.n_rbf, generator=g, dtype=torch.float64),
+        "env": env,
+        "j": torch.randint(0, BN, (BN, K), generator=g),
+    }
+    prod = nb["ylm"][..., None] * A[:, None]  # (BN, K, LM, C)
+    z = prod.new_zeros(BN, K, 4, C).index_add(2, l_index(3), prod)
+    u = torch.nn.functional.silu(
+        layer.bond_z(z.flatten(2)) + layer.bond_r(nb["rbf"]) + layer.bond_j(x)[0][nb["j"]]
+    )
+    want = layer.bond_out((u * env[..., None]).sum(1) / layer.cfg.avg_neighbors)
+    torch.testing.assert_close(layer.bond(x, A, nb)[0], want)
+
+
+def test_dropout_acts_in_training_only():
+    model = random_model("direct", dropout=0.5)
+    atoms = si_structure("cubic")
+    a, b = _run(model, [atoms, atoms])
+    np.testing.assert_allclose(a["forces"], b["forces"], **TOL)  # eval: deterministic
+    model.train()
+    batch = collate([to_item(atoms, default_table())] * 2, dtype=torch.float64)
+    out = model(batch["species"], batch["pos"], batch["cell"], batch["pbc"], batch["valid"])
+    assert not torch.allclose(out["forces"][0], out["forces"][1])

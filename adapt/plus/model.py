@@ -14,6 +14,8 @@ Tokens carry the 9 element descriptors of :mod:`adapt.tokens` only (no coordinat
                             the cutoff, so the softmax runs over (atom, image) pairs in range);
                             global heads: content-only attention over every atom of the structure
     x += W · [A_i,0 ; |A_i,1|² ; |A_i,2|² ; |A_i,3|²]   A_i,lm = Σ_j,n R_l(r) Y_lm(r̂) h_j / avg_nb
+    x += Σ_j,n env(r) MLP(z_ijn, rbf(r), x_j) / avg_nb   (``bond_order``) z_ijn,l = Σ_m Y_lm(r̂) A_i,lm:
+                            the density projected on each bond, a Tersoff-like bond order
     x += FFN(LN(x))
 
 Both attention kinds give the same per-atom output on a 2x2x2 supercell (copies of a key add up
@@ -47,6 +49,12 @@ def _to_dense(values: torch.Tensor, pairs: Pairs, B: int, N: int) -> torch.Tenso
     return out.view(B, N, N, -1).permute(0, 3, 1, 2)
 
 
+def _gather(values: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """values[index] for (M, F) values and (R, K) index -> (R, K, F), through index_select
+    (its backward is index_add; advanced indexing's is a much slower index_put on CPU)."""
+    return values.index_select(0, index.reshape(-1)).view(*index.shape, values.shape[-1])
+
+
 class PlusLayer(nn.Module):
     def __init__(self, cfg: PlusModelConfig):
         super().__init__()
@@ -66,6 +74,12 @@ class PlusLayer(nn.Module):
         self.register_buffer("l_of_lm", l_index(max(cfg.l_max, 0)), persistent=False)
         self.ln_ff = nn.LayerNorm(d)
         self.ff = mlp(d, cfg.d_ff, d)
+        if cfg.bond_order:
+            db = d // 2
+            self.bond_z = nn.Linear(n_l * cfg.n_channels, db)
+            self.bond_r = nn.Linear(cfg.n_rbf, db, bias=False)
+            self.bond_j = nn.Linear(d, db, bias=False)
+            self.bond_out = nn.Linear(db, d)
 
     def attention_bias(self, rbf, env, pairs, valid) -> torch.Tensor:
         """(B, H, N, N) additive attention bias (see the module docstring)."""
@@ -94,23 +108,45 @@ class PlusLayer(nn.Module):
         C, n_l = cfg.n_channels, cfg.l_max + 1
         h = self.ang_in(x).view(B * N, C)  # (B N, C)
         radial = self.ang_radial(nb["rbf"]) * nb["env"][..., None]  # (B N, K, n_l C)
-        u = radial.view(B * N, -1, n_l, C) * h[nb["j"]][:, :, None, :]  # (B N, K, n_l, C)
+        hj = _gather(h, nb["j"])  # (B N, K, C)
+        u = radial.view(B * N, -1, n_l, C) * hj[:, :, None, :]  # (B N, K, n_l, C)
         M = torch.bmm(nb["ylm"].transpose(1, 2), u.flatten(2))  # (B N, LM, n_l C)
         lm = torch.arange(len(self.l_of_lm), device=x.device)
         A = M.view(B * N, -1, n_l, C)[:, lm, self.l_of_lm] / cfg.avg_neighbors  # (B N, LM, C)
         sq = A.new_zeros(B * N, n_l, C).index_add(1, self.l_of_lm, A.square())
         feats = torch.cat([A[:, :1], sq[:, 1:]], dim=1)  # (B N, n_l, C)
-        return feats.view(B, N, n_l * C)
+        return feats.view(B, N, n_l * C), A
+
+    def bond(self, x, A, nb) -> torch.Tensor:
+        """(B, N, d) bond-order messages Σ_j env(r) MLP(z_ij, rbf(r), x_j) / avg_nb with the
+        per-bond invariants z_ij,lc = Σ_m Y_lm(r̂_ij) A_i,lm,c (centre i's density projected on
+        the bond: Tersoff's ζ_ij = Σ_k g(θ_jik) is such a projection). The first linear map of
+        z is applied per atom before the projection (W z_ij = Σ_lm Y_lm(r̂_ij) (W_l A_i,lm)),
+        so the per-pair work is one (K, LM) x (LM, db) product per centre."""
+        B, N, d = x.shape
+        BN = B * N
+        w = self.bond_z.weight.view(-1, self.cfg.l_max + 1, A.shape[-1])[:, self.l_of_lm]
+        a_w = torch.einsum("nmc,omc->nmo", A, w)  # (B N, LM, db)
+        zw = torch.bmm(nb["ylm"], a_w) + self.bond_z.bias  # (B N, K, db)
+        hj = _gather(self.bond_j(x).view(BN, -1), nb["j"])  # (B N, K, db)
+        u = F.silu(zw + self.bond_r(nb["rbf"]) + hj)
+        m = (u * nb["env"][..., None]).sum(1) / self.cfg.avg_neighbors  # (B N, db)
+        return self.bond_out(m).view(B, N, d)
 
     def forward(self, x, bias, nb):
         B, N, d = x.shape
         H = self.cfg.n_heads
         q, k, v = self.qkv(self.ln_attn(x)).view(B, N, 3, H, d // H).permute(2, 0, 3, 1, 4)
-        att = F.scaled_dot_product_attention(q, k, v, attn_mask=bias)  # (B, H, N, d/H)
-        x = x + self.out(att.transpose(1, 2).reshape(B, N, d))
+        p = self.cfg.dropout if self.training else 0.0
+        att = F.scaled_dot_product_attention(q, k, v, attn_mask=bias, dropout_p=p)
+        x = x + F.dropout(self.out(att.transpose(1, 2).reshape(B, N, d)), p, self.training)
         if self.cfg.density:
-            x = x + self.ang_out(self.ang_norm(self.angular(self.ln_ang(x), nb)))
-        return x + self.ff(self.ln_ff(x))
+            xa = self.ln_ang(x)
+            feats, A = self.angular(xa, nb)
+            x = x + self.ang_out(self.ang_norm(feats))
+            if self.cfg.bond_order:
+                x = x + self.bond(xa, A, nb)
+        return x + F.dropout(self.ff(self.ln_ff(x)), p, self.training)
 
 
 class PlusModel(nn.Module):

@@ -13,7 +13,15 @@ from adapt.plus.model import PlusModel
 from adapt.tokens import default_table
 
 TEST_CONFIG = PlusModelConfig(
-    d_model=16, n_layers=2, n_heads=2, d_ff=32, local_heads=1, n_channels=4, n_rbf=8, cutoff=4.0
+    d_model=16,
+    n_layers=2,
+    n_heads=2,
+    d_ff=32,
+    local_heads=1,
+    n_channels=4,
+    n_rbf=8,
+    cutoff=4.0,
+    bond_order=True,
 )
 
 

@@ -47,6 +47,7 @@ from adapt.plus.data import Item, batch_plan, collate, fit_element_refs, to_item
 from adapt.tokens import default_table
 
 log = logging.getLogger(__name__)
+FUSED = ("cpu", "cuda")  # devices with a fused AdamW kernel
 
 
 def frames_sha256(frames: list[Atoms]) -> str:
@@ -214,7 +215,10 @@ def train_plus(
         model.scale.fill_(float(np.sqrt(np.mean(forces**2))) or 1.0)
     model.to(dev)
     ema = copy.deepcopy(model)
-    opt = torch.optim.AdamW(model.parameters(), lr=tcfg.lr, weight_decay=tcfg.weight_decay)
+    # fused: one kernel over all parameters instead of ~10 small ops per tensor (CPU and CUDA)
+    opt = torch.optim.AdamW(
+        model.parameters(), lr=tcfg.lr, weight_decay=tcfg.weight_decay, fused=dev.type in FUSED
+    )
     sizes = [len(it) for it in train]
     steps_per_epoch = len(batch_plan(sizes, tcfg.max_batch_atoms))
     total = steps_per_epoch * tcfg.epochs
