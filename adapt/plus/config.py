@@ -142,13 +142,7 @@ _MODEL_PRESETS = {
     # suite (the last no-bond one: 1/4), at ~1.25x the step cost (docs/adapt-plus-results.md)
     "tiny": PlusModelConfig(cutoff=3.5, avg_neighbors=5.0, bond_order=True),
     "small": PlusModelConfig(
-        d_model=192,
-        n_layers=6,
-        n_heads=8,
-        d_ff=384,
-        local_heads=6,
-        n_channels=32,
-        n_rbf=24,
+        d_model=192, n_layers=6, n_heads=8, d_ff=384, local_heads=6, n_channels=32, n_rbf=24
     ),
 }
 _TRAIN_PRESETS = {
