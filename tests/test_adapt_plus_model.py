@@ -155,6 +155,16 @@ def test_no_angular_and_no_local_heads_still_run():
         assert np.isfinite(out["energy"]) and np.isfinite(out["forces"]).all()
 
 
+def test_conservative_training_step_without_local_heads():
+    """The force loss needs a double backward through attention; with no pair bias (the fused
+    CPU attention kernel would be chosen) it must still run and reach every trunk weight."""
+    model = random_model("conservative", local_heads=0).train()
+    batch = collate([to_item(si_structure("cubic"), default_table())], dtype=torch.float64)
+    out = model(batch["species"], batch["pos"], batch["cell"], batch["pbc"], batch["valid"])
+    out["forces"].square().sum().backward()
+    assert model.layers[0].qkv.weight.grad.abs().sum() > 0
+
+
 def test_molecule_without_cell():
     atoms = si_structure("cubic")
     atoms.pbc = False
@@ -166,29 +176,39 @@ def test_molecule_without_cell():
 
 
 def test_bond_messages_match_the_explicit_projection():
-    """The per-atom shortcut W z_ij = Σ_lm Y_lm(r̂_ij) (W_l A_i,lm) equals building the bond
-    invariants z_ij,lc = Σ_m Y_lm(r̂_ij) A_i,lm,c first; empty slots (env 0) add nothing."""
-    layer = random_model("direct").layers[0]
-    g = torch.Generator().manual_seed(0)
-    BN, K, C, d = 6, 5, layer.cfg.n_channels, layer.cfg.d_model
-    A = torch.randn(BN, 16, C, generator=g, dtype=torch.float64)
-    x = torch.randn(1, BN, d, generator=g, dtype=torch.float64)
-    unit = torch.nn.functional.normalize(torch.randn(BN * K, 3, generator=g, dtype=torch.float64))
-    env = torch.rand(BN, K, generator=g, dtype=torch.float64)
-    env[:, -1] = 0.0  # an empty slot
-    nb = {
-        "ylm": real_sph_harm(unit, 3).view(BN, K, 16),
-        "rbf": torch.randn(BN, K, layer.cfg.n_rbf, generator=g, dtype=torch.float64),
-        "env": env,
-        "j": torch.randint(0, BN, (BN, K), generator=g),
-    }
-    prod = nb["ylm"][..., None] * A[:, None]  # (BN, K, LM, C)
-    z = prod.new_zeros(BN, K, 4, C).index_add(2, l_index(3), prod)
-    u = torch.nn.functional.silu(
-        layer.bond_z(z.flatten(2)) + layer.bond_r(nb["rbf"]) + layer.bond_j(x)[0][nb["j"]]
+    """The per-atom shortcut W z_ij = Σ_lm Y_lm(r̂_ij) (W_l A_i,lm), evaluated per centre in the
+    slot layout and gathered back to pairs, equals building the bond invariants
+    z_ij,lc = Σ_m Y_lm(r̂_ij) A_i,lm,c pair by pair first (two structures, padded)."""
+    model = random_model("direct")
+    layer = model.layers[0]
+    batch = collate(
+        [
+            to_item(si_structure("cubic"), default_table()),
+            to_item(si_structure("primitive"), default_table()),
+        ],
+        dtype=torch.float64,
     )
-    want = layer.bond_out((u * env[..., None]).sum(1) / layer.cfg.avg_neighbors)
-    torch.testing.assert_close(layer.bond(x, A, nb)[0], want)
+    B, N = batch["species"].shape
+    cfg = layer.cfg
+    pairs = build_pairs(batch["pos"], batch["cell"], batch["pbc"], batch["valid"], cfg.cutoff)
+    rbf = torch.rand(len(pairs.dist), cfg.n_rbf, dtype=torch.float64)
+    env = torch.rand(len(pairs.dist), dtype=torch.float64)
+    nb = model.pair_terms(pairs, rbf, env, B * N)
+    g = torch.Generator().manual_seed(0)
+    A = torch.randn(B * N, 16, cfg.n_channels, generator=g, dtype=torch.float64)
+    x = torch.randn(B, N, cfg.d_model, generator=g, dtype=torch.float64)
+    prod = nb["ylm"][..., None] * A[pairs.centre]  # (P, LM, C)
+    z = prod.new_zeros(len(prod), 4, cfg.n_channels).index_add(1, l_index(3), prod)
+    u = torch.nn.functional.silu(
+        layer.bond_z(z.flatten(1))
+        + layer.bond_r(rbf)
+        + layer.bond_j(x).flatten(0, 1)[pairs.neighbour]
+    )
+    m = torch.zeros(B * N, u.shape[1], dtype=torch.float64).index_add(
+        0, pairs.centre, u * env[:, None]
+    )
+    want = layer.bond_out(m / cfg.avg_neighbors).view(B, N, -1)
+    torch.testing.assert_close(layer.bond(x, A, nb), want)
 
 
 def test_dropout_acts_in_training_only():

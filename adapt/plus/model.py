@@ -30,6 +30,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.nn.attention import SDPBackend, sdpa_kernel
 
 from adapt.plus.config import PlusModelConfig
 from adapt.plus.geometry import Pairs, bessel_basis, build_pairs, cosine_envelope
@@ -47,12 +48,6 @@ def _to_dense(values: torch.Tensor, pairs: Pairs, B: int, N: int) -> torch.Tenso
     flat = (pairs.b * N + pairs.i) * N + pairs.j
     out = values.new_zeros(B * N * N, values.shape[1]).index_add(0, flat, values)
     return out.view(B, N, N, -1).permute(0, 3, 1, 2)
-
-
-def _gather(values: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
-    """values[index] for (M, F) values and (R, K) index -> (R, K, F), through index_select
-    (its backward is index_add; advanced indexing's is a much slower index_put on CPU)."""
-    return values.index_select(0, index.reshape(-1)).view(*index.shape, values.shape[-1])
 
 
 class PlusLayer(nn.Module):
@@ -100,19 +95,16 @@ class PlusLayer(nn.Module):
         return torch.cat([local, global_bias], dim=1)
 
     def angular(self, x, nb: dict) -> torch.Tensor:
-        """(B, N, (l_max+1) C) invariants [A_0, |A_1|², ...] of the neighbour density, computed in
-        the per-centre slot layout ``nb`` (see :meth:`PlusModel.neighbour_slots`) as one batched
-        matrix product per layer: A_i = Y_iᵀ (R_i ⊙ h_j(i))."""
+        """(B, N, (l_max+1) C) invariants [A_0, |A_1|², ...] of the neighbour density, and A
+        (B N, LM, C). Pair terms in the flat layout ``nb`` (see :meth:`PlusModel.pair_terms`)."""
         cfg = self.cfg
         B, N, _ = x.shape
         C, n_l = cfg.n_channels, cfg.l_max + 1
         h = self.ang_in(x).view(B * N, C)  # (B N, C)
-        radial = self.ang_radial(nb["rbf"]) * nb["env"][..., None]  # (B N, K, n_l C)
-        hj = _gather(h, nb["j"])  # (B N, K, C)
-        u = radial.view(B * N, -1, n_l, C) * hj[:, :, None, :]  # (B N, K, n_l, C)
-        M = torch.bmm(nb["ylm"].transpose(1, 2), u.flatten(2))  # (B N, LM, n_l C)
-        lm = torch.arange(len(self.l_of_lm), device=x.device)
-        A = M.view(B * N, -1, n_l, C)[:, lm, self.l_of_lm] / cfg.avg_neighbors  # (B N, LM, C)
+        radial = self.ang_radial(nb["rbf"]) * nb["env"][:, None]  # (P, n_l C)
+        u = radial.view(-1, n_l, C) * h.index_select(0, nb["j"])[:, None, :]  # (P, n_l, C)
+        msg = nb["ylm"][:, :, None] * u.index_select(1, self.l_of_lm)  # (P, LM, C)
+        A = msg.new_zeros(B * N, msg.shape[1], C).index_add(0, nb["c"], msg) / cfg.avg_neighbors
         sq = A.new_zeros(B * N, n_l, C).index_add(1, self.l_of_lm, A.square())
         feats = torch.cat([A[:, :1], sq[:, 1:]], dim=1)  # (B N, n_l, C)
         return feats.view(B, N, n_l * C), A
@@ -122,15 +114,17 @@ class PlusLayer(nn.Module):
         per-bond invariants z_ij,lc = Σ_m Y_lm(r̂_ij) A_i,lm,c (centre i's density projected on
         the bond: Tersoff's ζ_ij = Σ_k g(θ_jik) is such a projection). The first linear map of
         z is applied per atom before the projection (W z_ij = Σ_lm Y_lm(r̂_ij) (W_l A_i,lm)),
-        so the per-pair work is one (K, LM) x (LM, db) product per centre."""
+        so the per-pair work is one (K, LM) x (LM, db) product per centre, in the slot layout
+        (B N, K, LM) of ``nb["ylm_slots"]``, gathered back to pairs through ``nb["slot"]``."""
         B, N, d = x.shape
         BN = B * N
         w = self.bond_z.weight.view(-1, self.cfg.l_max + 1, A.shape[-1])[:, self.l_of_lm]
         a_w = torch.einsum("nmc,omc->nmo", A, w)  # (B N, LM, db)
-        zw = torch.bmm(nb["ylm"], a_w) + self.bond_z.bias  # (B N, K, db)
-        hj = _gather(self.bond_j(x).view(BN, -1), nb["j"])  # (B N, K, db)
-        u = F.silu(zw + self.bond_r(nb["rbf"]) + hj)
-        m = (u * nb["env"][..., None]).sum(1) / self.cfg.avg_neighbors  # (B N, db)
+        zw = torch.bmm(nb["ylm_slots"], a_w).flatten(0, 1)  # (B N K, db)
+        zw = zw.index_select(0, nb["slot"])  # (P, db)
+        hj = self.bond_j(x).view(BN, -1).index_select(0, nb["j"])  # (P, db)
+        u = F.silu(zw + self.bond_z.bias + self.bond_r(nb["rbf"]) + hj) * nb["env"][:, None]
+        m = u.new_zeros(BN, u.shape[1]).index_add(0, nb["c"], u) / self.cfg.avg_neighbors
         return self.bond_out(m).view(B, N, d)
 
     def forward(self, x, bias, nb):
@@ -138,7 +132,13 @@ class PlusLayer(nn.Module):
         H = self.cfg.n_heads
         q, k, v = self.qkv(self.ln_attn(x)).view(B, N, 3, H, d // H).permute(2, 0, 3, 1, 4)
         p = self.cfg.dropout if self.training else 0.0
-        att = F.scaled_dot_product_attention(q, k, v, attn_mask=bias, dropout_p=p)
+        if self.training and self.cfg.forces == "conservative":
+            # the force loss differentiates through the attention twice; the fused CPU kernel
+            # (chosen when no bias needs a gradient, e.g. local_heads = 0) has no double backward
+            with sdpa_kernel(SDPBackend.MATH):
+                att = F.scaled_dot_product_attention(q, k, v, attn_mask=bias, dropout_p=p)
+        else:
+            att = F.scaled_dot_product_attention(q, k, v, attn_mask=bias, dropout_p=p)
         x = x + F.dropout(self.out(att.transpose(1, 2).reshape(B, N, d)), p, self.training)
         if self.cfg.density:
             xa = self.ln_ang(x)
@@ -184,7 +184,7 @@ class PlusModel(nn.Module):
         pairs = build_pairs(pos, cell, pbc, valid, cfg.cutoff, dense=cfg.dense_pairs)
         env = cosine_envelope(pairs.dist, cfg.cutoff)  # (P,)
         rbf = bessel_basis(pairs.dist, cfg.cutoff, cfg.n_rbf)  # (P, n_rbf), enveloped
-        nb = self.neighbour_slots(pairs, rbf, env, B * N) if cfg.density else None
+        nb = self.pair_terms(pairs, rbf, env, B * N) if cfg.density else None
         z = species.clamp(0, len(self.descriptors) - 1)  # padding rows may hold any index
         x = self.embed(self.descriptors[z])  # (B, N, d)
         for layer in self.layers:
@@ -211,22 +211,26 @@ class PlusModel(nn.Module):
             out["forces"] = self.direct_forces(h, rbf, env, pairs, B, N)
         return out
 
-    def neighbour_slots(self, pairs: Pairs, rbf, env, n_centres: int) -> dict:
-        """Pair terms in the per-centre layout (B N, K, ·): rbf, env, ylm (Y_lm(r̂)), j (the
-        neighbour's flat index; 0 in empty slots, where rbf, env and ylm are 0)."""
-        slot, k = pairs.slots(n_centres)
-        to = lambda v: pairs.to_slots(v, slot, k, n_centres)  # noqa: E731
-        return {
-            "rbf": to(rbf),
-            "env": to(env),
-            "ylm": to(real_sph_harm(pairs.unit, self.cfg.l_max)),
-            "j": to(pairs.neighbour),
-        }
+    def pair_terms(self, pairs: Pairs, rbf, env, n_centres: int) -> dict:
+        """Pair terms of the density and bond messages: rbf (P, n_rbf), env (P,), ylm (P, LM)
+        = Y_lm(r̂), j and c (P,) the flat neighbour and centre indices b N + j, b N + i; with
+        ``bond_order`` also ylm_slots (B N, K, LM), Y_lm in the per-centre slot layout (K = the
+        most pairs of a centre, zero in empty slots), and slot (P,) each pair's row c K + k there.
+        Measured (2 threads, tiny, training step): the flat density + slot bond product is 1.17x
+        faster than doing both in slots (10.6 vs 12.4 ms per frame) and ~1.08x faster than both flat."""
+        ylm = real_sph_harm(pairs.unit, self.cfg.l_max)
+        nb = {"rbf": rbf, "env": env, "ylm": ylm, "j": pairs.neighbour, "c": pairs.centre}
+        if self.cfg.bond_order:
+            slot, k = pairs.slots(n_centres)
+            nb["ylm_slots"] = pairs.to_slots(ylm, slot, k, n_centres)  # (B N, K, LM)
+            nb["slot"] = nb["c"] * max(k, 1) + slot  # (P,) row of each pair in (B N K, ·)
+        return nb
 
     def direct_forces(self, h, rbf, env, pairs, B, N) -> torch.Tensor:
         """(B, N, 3) eV/Å: F_i = scale Σ_j,n φ(h_i, h_j, r) r̂_ij, φ symmetric in i and j."""
         a = self.pair_i(h).view(B * N, -1)
-        z = F.silu(a[pairs.centre] + a[pairs.neighbour]) * self.pair_r(rbf)  # (P, d) radial filter
+        z = F.silu(a.index_select(0, pairs.centre) + a.index_select(0, pairs.neighbour))
+        z = z * self.pair_r(rbf)  # (P, d) radial filter
         phi = self.pair_out(z).squeeze(-1) * env  # (P,)
         f = h.new_zeros(B * N, 3).index_add(0, pairs.b * N + pairs.i, phi[:, None] * pairs.unit)
         return f.view(B, N, 3) * self.scale
