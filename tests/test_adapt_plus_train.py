@@ -10,6 +10,7 @@ import pytest
 import torch
 from ase.calculators.lj import LennardJones
 from ase.calculators.singlepoint import SinglePointCalculator
+from safetensors.torch import load_file
 
 from adapt.checkpoint import CheckpointError
 from adapt.plus.calculator import PlusCalculator, predict
@@ -76,6 +77,26 @@ def test_resume_is_bit_identical(tmp_path):
     assert [json.loads(x)["epoch"] for x in lines] == [1, 2]
     with pytest.raises(ValueError, match="different run"):
         train_plus(train, val, tmp_path / "resumed", epochs=3, **{**kw, "lr": 1e-4})
+
+
+@pytest.mark.parametrize("keep", ["best", "last"])
+def test_saved_model_is_the_best_or_the_last_epoch(tmp_path, keep):
+    train, val = lj_frames(6, 0), lj_frames(2, 1)
+    # a constant, too-high learning rate without EMA: validation loss 1.48, 8.20, 0.142, 0.257
+    kw = dict(forces="direct", max_batch_atoms=16, warmup_steps=2, lr=0.3, ema_decay=0.0)
+    run = train_plus(
+        train, val, tmp_path, epochs=4, keep=keep, schedule="plateau", progress=False, **kw, **SMALL
+    )
+    rows = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
+    losses = [r["val_loss"] for r in rows]
+    assert np.argmin(losses) != 3  # the set-up tells the two rules apart
+    meta = json.loads((run / "checkpoint.json").read_text())
+    want = 4 if keep == "last" else 1 + int(np.argmin(losses))
+    assert meta["epoch"] == want and meta["val_loss"] == losses[want - 1]
+    if keep == "last":  # the saved model is the final EMA state the resume files hold
+        saved = load_checkpoint(run)[0].state_dict()
+        ema = load_file(run / "last" / "ema.safetensors")
+        assert ema and all(torch.equal(saved[k], v) for k, v in ema.items())
 
 
 @pytest.mark.parametrize("mode", ["conservative", "direct"])

@@ -294,7 +294,7 @@ def train_plus(
         best = min(best, score)
         if not dist.is_main:
             continue
-        if improved:
+        if improved or tcfg.keep == "last":
             save_checkpoint(
                 out,
                 ema,
