@@ -159,7 +159,7 @@ _TRAIN_PRESETS = {
     # 14 epochs: test/early force MAE still falls through a 10-epoch cosine (0.163 at epoch 6,
     # 0.138 at 10; seed 0, 1 thread); at 14 it reached 0.114 / 0.101 (seeds 0 / 1). keep "last":
     # the 100 validation frames stop tracking the large-force frames late in training (seed 1:
-    # best-on-val picks epoch 9 at 0.117; variable-cell set: epoch 3 at 0.187 vs 0.145 at 14)
+    # best-on-val picks epoch 9 at 0.117; variable-cell set: epoch 3 at 0.190 vs 0.145 at 14)
     "tiny": PlusTrainConfig(epochs=14, max_train_frames=None, loss="huber", keep="last"),
     "small": PlusTrainConfig(
         epochs=200,
