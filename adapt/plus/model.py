@@ -27,6 +27,8 @@ F = -∂E/∂r by autograd.
 
 from __future__ import annotations
 
+import contextlib
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -132,12 +134,10 @@ class PlusLayer(nn.Module):
         H = self.cfg.n_heads
         q, k, v = self.qkv(self.ln_attn(x)).view(B, N, 3, H, d // H).permute(2, 0, 3, 1, 4)
         p = self.cfg.dropout if self.training else 0.0
-        if self.training and self.cfg.forces == "conservative":
-            # the force loss differentiates through the attention twice; the fused CPU kernel
-            # (chosen when no bias needs a gradient, e.g. local_heads = 0) has no double backward
-            with sdpa_kernel(SDPBackend.MATH):
-                att = F.scaled_dot_product_attention(q, k, v, attn_mask=bias, dropout_p=p)
-        else:
+        # the force loss differentiates through the attention twice; the fused CPU kernel
+        # (chosen when no bias needs a gradient, e.g. local_heads = 0) has no double backward
+        twice = self.training and self.cfg.forces == "conservative"
+        with sdpa_kernel(SDPBackend.MATH) if twice else contextlib.nullcontext():
             att = F.scaled_dot_product_attention(q, k, v, attn_mask=bias, dropout_p=p)
         x = x + F.dropout(self.out(att.transpose(1, 2).reshape(B, N, d)), p, self.training)
         if self.cfg.density:
