@@ -9,7 +9,9 @@ dataset), then scored on the test split (early and all frames) beside the compos
 Train times within one invocation are comparable (same machine, same load, ``--threads`` torch
 threads); prints one JSON line per variant and a table at the end. Runs already finished in
 ``--out`` are reused (their recorded train time is reported again); ``--seed`` sets the training
-seed of every variant.
+seed of every variant; ``--monitor`` also prints each ADAPT+ run's per-epoch test curve (the
+trainer's ``monitor`` sets: left out of metrics.jsonl's epoch times, but inside this script's
+train time, so do not compare the times of monitored runs).
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ def parse_variant(text: str) -> tuple[str, str, str, dict]:
     return name, family, preset, options
 
 
-def train(family, preset, options, ds, out: Path, seed: int = 0) -> str:
+def train(family, preset, options, ds, out: Path, seed: int = 0, monitor: bool = False) -> str:
     if family == "mace":
         from baselines.mace_train import train_mace
 
@@ -53,10 +55,24 @@ def train(family, preset, options, ds, out: Path, seed: int = 0) -> str:
 
     opts = dict(options)
     epochs = opts.pop("epochs", None)
+    if monitor:  # score the test frames after every epoch (logged; never used for selection)
+        opts["monitor"] = {f"test_{s}": ds.frames("test", s) for s in ("early", "all")}
     train_plus(
         ds, out, preset=preset, epochs=epochs, device="cpu", seed=seed, progress=False, **opts
     )
     return f"adapt+:{out}"
+
+
+def print_curve(metrics_jsonl: Path, name: str) -> None:
+    """Per-epoch validation loss and monitored test force MAE (eV/Å) of one ADAPT+ run."""
+    rows = [json.loads(line) for line in metrics_jsonl.read_text().splitlines()]
+    print(f"{name}: epoch  val_loss  test_early_F  test_all_F")
+    for r in rows:
+        print(
+            f"{name}: {r['epoch']:5d}  {r['val_loss']:8.4f}  "
+            f"{r.get('test_early_force_mae', float('nan')):12.4f}  "
+            f"{r.get('test_all_force_mae', float('nan')):10.4f}"
+        )
 
 
 def main() -> None:
@@ -66,6 +82,12 @@ def main() -> None:
     p.add_argument("--out", type=Path, default=Path("/tmp/adapt-plus-sweep"))
     p.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     p.add_argument("--seed", type=int, default=0, help="training seed of every variant (default 0)")
+    p.add_argument(
+        "--monitor",
+        action="store_true",
+        help="ADAPT+: also score the test split after every epoch and print the per-epoch curve "
+        "(validation loss, test early / all force MAE); training and the kept weights are unchanged",
+    )
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     ds = Dataset(args.data) if args.data else default_dataset()
@@ -77,7 +99,7 @@ def main() -> None:
         out = args.out / name
         stamp = out / "sweep-train-s.json"
         start = time.perf_counter()
-        spec = train(family, preset, options, ds, out, args.seed)
+        spec = train(family, preset, options, ds, out, args.seed, args.monitor)
         wall = time.perf_counter() - start
         if stamp.is_file() and wall < 5:
             wall = json.loads(stamp.read_text())["train_wall_s"]  # reused run
@@ -96,6 +118,8 @@ def main() -> None:
         }
         print(json.dumps(res), flush=True)
         table.append(res)
+        if args.monitor and family == "adapt+":
+            print_curve(out / "metrics.jsonl", name)
     print(f"{'variant':14} {'wall s':>7} {'F early':>8} {'E early':>8} {'F all':>7} {'E all':>7}")
     for r in table:
         print(

@@ -79,6 +79,22 @@ def test_resume_is_bit_identical(tmp_path):
         train_plus(train, val, tmp_path / "resumed", epochs=3, **{**kw, "lr": 1e-4})
 
 
+def test_monitored_frames_are_logged_and_change_nothing(tmp_path):
+    train, val = lj_frames(6, 0), lj_frames(2, 1)
+    kw = dict(forces="conservative", max_batch_atoms=16, warmup_steps=2, progress=False, **SMALL)
+    plain = train_plus(train, val, tmp_path / "plain", epochs=2, **kw)
+    watched = train_plus(train, val, tmp_path / "watched", epochs=2, monitor={"probe": val}, **kw)
+    assert (
+        load_checkpoint(plain)[2]["weights_sha256"] == load_checkpoint(watched)[2]["weights_sha256"]
+    )
+    rows = [json.loads(x) for x in (watched / "metrics.jsonl").read_text().splitlines()]
+    for r in rows:  # the probe set is the validation set here: the same numbers
+        assert r["probe_force_mae"] == pytest.approx(r["val_force_mae"], rel=1e-12)
+        assert r["probe_energy_mae_per_atom"] == pytest.approx(
+            r["val_energy_mae_per_atom"], rel=1e-12
+        )
+
+
 @pytest.mark.parametrize("keep", ["best", "last"])
 def test_saved_model_is_the_best_or_the_last_epoch(tmp_path, keep):
     train, val = lj_frames(6, 0), lj_frames(2, 1)

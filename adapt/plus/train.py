@@ -158,6 +158,7 @@ def train_plus(
     train_weights: list[np.ndarray] | None = None,
     progress: bool | None = None,
     dist: Dist = LOCAL,
+    monitor: dict[str, list[Atoms]] | None = None,
     **overrides,
 ) -> Path:
     """Train (or resume) ADAPT+; returns ``out_dir`` (see :mod:`adapt.plus.checkpoint`).
@@ -169,6 +170,9 @@ def train_plus(
     dist: this process's rank in a data-parallel job (:func:`adapt.distributed.from_env`); the
     global batch is the same ``max_batch_atoms`` plan whatever the number of ranks, and only
     rank 0 writes ``out_dir``.
+    monitor: named frame sets (e.g. {"test_early": frames}) the EMA model is also scored on after
+    every epoch, logged as ``NAME_force_mae`` / ``NAME_energy_mae_per_atom`` in metrics.jsonl;
+    they never influence training or which weights are kept (a diagnostic: learning curves).
     """
     out = Path(out_dir)
     mcfg, tcfg = apply_overrides(model_preset(preset), train_preset(preset), overrides)
@@ -206,6 +210,7 @@ def train_plus(
         for k in keep_t
     ]
     val = [to_item(val_frames[k], table) for k in thin(len(val_frames), tcfg.max_val_frames)]
+    monitored = {name: [to_item(a, table) for a in fr] for name, fr in (monitor or {}).items()}
     torch.manual_seed(seed)
     model = build_model(mcfg, table)
     refs = fit_element_refs(train, len(table.symbols))
@@ -273,6 +278,12 @@ def train_plus(
             step += 1
         epoch += 1
         metrics = evaluate(ema, val, tcfg, dev, dist)
+        wall = time.perf_counter() - t0  # training + validation; monitoring not counted
+        watched = {}
+        for name, items in monitored.items():
+            m = evaluate(ema, items, tcfg, dev, dist)
+            watched[f"{name}_force_mae"] = m["val_force_mae"]
+            watched[f"{name}_energy_mae_per_atom"] = m["val_energy_mae_per_atom"]
         score = metrics["val_loss"]
         if tcfg.schedule == "plateau":
             if score < plateau["best"] - 1e-4:
@@ -286,9 +297,10 @@ def train_plus(
             "step": step,
             "train_loss": dist.sum([loss_sum])[0] / max(len(plan), 1),
             **metrics,
+            **watched,
             "lr": opt.param_groups[0]["lr"],
             "threads": torch.get_num_threads(),
-            "wall_s": round(time.perf_counter() - t0, 3),
+            "wall_s": round(wall, 3),
         }
         improved = score < best
         best = min(best, score)
