@@ -268,7 +268,7 @@ def _register_mace(train_sub: argparse._SubParsersAction) -> None:
         default="tiny",
         help="tiny: 16 channels, max_L 1, correlation 2, 15 epochs, <=300 train and <=100 "
         "validation frames (tests, CPU minutes, under-trained); cpu: 32 channels, max_L 1, "
-        "r_max 3.5 Å, whole train split, 11 epochs with EMA and a high-energy-weight stage two "
+        "r_max 3.5 Å, whole train split, 10 epochs with EMA and a high-energy-weight stage two "
         "(the quick suite's MACE, ~4 min on 2 cores); paper: the ADAPT paper's MACE, 256 "
         "channels, max_L 2, correlation 3, 300 epochs (GPU)",
     )
