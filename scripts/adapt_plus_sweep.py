@@ -86,7 +86,8 @@ def main() -> None:
         "--monitor",
         action="store_true",
         help="ADAPT+: also score the test split after every epoch and print the per-epoch curve "
-        "(validation loss, test early / all force MAE); training and the kept weights are unchanged",
+        "(validation loss, test early / all force MAE); training and the kept weights are "
+        "unchanged",
     )
     args = p.parse_args()
     torch.set_num_threads(args.threads)

@@ -158,9 +158,10 @@ _TRAIN_PRESETS = {
     # suites; but on the variable-cell set 0.254 vs 0.162 (one run each): docs/adapt-plus-results.md
     # 17 epochs: test/early force MAE still falls through a 10-epoch cosine (bond model, seed 0,
     # 1 thread: 0.163 at epoch 6, 0.138 at 10; 0.114 after 14); without the bond term an 18-epoch
-    # schedule reached 0.100 (MACE cpu, 11 epochs: 0.1015). keep "last": the 100 validation frames stop
-    # tracking the large-force frames late in training (bond model, seed 1: best-on-val picks
-    # epoch 9 at 0.117, the last epoch is 0.101; variable-cell set: epoch 3, 0.190 vs 0.145)
+    # schedule reached 0.100 (MACE cpu, 11 epochs: 0.1015). keep "last": the 100 validation
+    # frames stop tracking the large-force frames late in training (bond model, seed 1:
+    # best-on-val picks epoch 9 at 0.117, the last epoch is 0.101; variable-cell set: epoch 3,
+    # 0.190 vs 0.145)
     "tiny": PlusTrainConfig(epochs=17, max_train_frames=None, loss="huber", keep="last"),
     "small": PlusTrainConfig(
         epochs=200,

@@ -14,8 +14,9 @@ Tokens carry the 9 element descriptors of :mod:`adapt.tokens` only (no coordinat
                             the cutoff, so the softmax runs over (atom, image) pairs in range);
                             global heads: content-only attention over every atom of the structure
     x += W · [A_i,0 ; |A_i,1|² ; |A_i,2|² ; |A_i,3|²]   A_i,lm = Σ_j,n R_l(r) Y_lm(r̂) h_j / avg_nb
-    x += Σ_j,n env(r) MLP(z_ijn, rbf(r), x_j) / avg_nb   (``bond_order``) z_ijn,l = Σ_m Y_lm(r̂) A_i,lm:
-                            the density projected on each bond, a Tersoff-like bond order
+    x += Σ_j,n env(r) MLP(z_ijn, rbf(r), x_j) / avg_nb   (``bond_order``), with
+                            z_ijn,l = Σ_m Y_lm(r̂) A_i,lm: the density projected on each bond,
+                            a Tersoff-like bond order
     x += FFN(LN(x))
 
 Both attention kinds give the same per-atom output on a 2x2x2 supercell (copies of a key add up
@@ -217,7 +218,8 @@ class PlusModel(nn.Module):
         ``bond_order`` also ylm_slots (B N, K, LM), Y_lm in the per-centre slot layout (K = the
         most pairs of a centre, zero in empty slots), and slot (P,) each pair's row c K + k there.
         Measured (2 threads, tiny, training step): the flat density + slot bond product is 1.17x
-        faster than doing both in slots (10.6 vs 12.4 ms per frame) and ~1.08x faster than both flat."""
+        faster than doing both in slots (10.6 vs 12.4 ms per frame) and ~1.08x faster than both
+        flat."""
         ylm = real_sph_harm(pairs.unit, self.cfg.l_max)
         nb = {"rbf": rbf, "env": env, "ylm": ylm, "j": pairs.neighbour, "c": pairs.centre}
         if self.cfg.bond_order:
