@@ -88,6 +88,8 @@ def test_monitored_frames_are_logged_and_change_nothing(tmp_path):
         load_checkpoint(plain)[2]["weights_sha256"] == load_checkpoint(watched)[2]["weights_sha256"]
     )
     rows = [json.loads(x) for x in (watched / "metrics.jsonl").read_text().splitlines()]
+    for r in rows:  # training time without validation (the report's) and with it
+        assert 0 < r["opt_s"] < r["wall_s"] and r["n_frames"] == len(train)
     for r in rows:  # the probe set is the validation set here: the same numbers
         assert r["probe_force_mae"] == pytest.approx(r["val_force_mae"], rel=1e-12)
         assert r["probe_energy_mae_per_atom"] == pytest.approx(

@@ -109,6 +109,10 @@ def test_time_training_epochs_jsonl_and_mace_sidecar(tmp_path):
     assert out["n_epochs"] == 3 and out["median_epoch_s"] == 3.0 and out["total_s"] == 9.0
     assert out["median_frames_per_s"] == 40.0  # median of 50, 25, 40
     assert out["device"] == "cpu"
+    # ADAPT+ logs the optimisation seconds beside the epoch's wall time with validation
+    log.write_text(json.dumps({"epoch": 0, "opt_s": 2.0, "wall_s": 2.5, "n_frames": 10}) + "\n")
+    out = time_training_epochs(log)
+    assert out["total_s"] == 2.0 and out["median_frames_per_s"] == 5.0
     sidecar = tmp_path / "mace.json"
     sidecar.write_text(json.dumps({"epoch_train_s": [1.0, 2.0], "n_train_frames": 10}))
     out = time_training_epochs(sidecar)

@@ -73,6 +73,14 @@ def _rho(x: torch.Tensor, loss: str, delta: float) -> torch.Tensor:
     return x.square()
 
 
+def _norm_stats(norms: list[torch.Tensor]) -> dict:
+    """Median and largest gradient norm (before clipping) of an epoch's steps."""
+    if not norms:
+        return {}
+    n = torch.stack(norms).float().cpu()
+    return {"grad_norm_median": float(n.median()), "grad_norm_max": float(n.max())}
+
+
 def batch_loss(model, batch, tcfg, shard_of=None) -> tuple[torch.Tensor, dict]:
     """(loss, sums: force |error| (eV/Å, components), energy |error| per atom (eV), counts).
 
@@ -258,6 +266,7 @@ def train_plus(
         rng = np.random.default_rng([seed, epoch])
         model.train()
         loss_sum = 0.0
+        norms = []  # gradient norms before clipping (0-d tensors: no sync per step)
         plan = batch_plan(sizes, tcfg.max_batch_atoms, rng)
         for idx in _progress(plan, progress, desc=f"ADAPT+ epoch {epoch + 1}/{tcfg.epochs}"):
             for g in opt.param_groups:
@@ -272,11 +281,12 @@ def train_plus(
                 loss.backward()
                 loss_sum += float(loss.detach())  # rank losses sum to the batch's
             dist.sum_grads(model.parameters())
-            torch.nn.utils.clip_grad_norm_(model.parameters(), tcfg.grad_clip)
+            norms.append(torch.nn.utils.clip_grad_norm_(model.parameters(), tcfg.grad_clip))
             opt.step()
             _ema_update(ema, model, tcfg.ema_decay, step)
             step += 1
         epoch += 1
+        opt_s = time.perf_counter() - t0  # optimisation steps only (what MACE's log times)
         metrics = evaluate(ema, val, tcfg, dev, dist)
         wall = time.perf_counter() - t0  # training + validation; monitoring not counted
         watched = {}
@@ -299,7 +309,10 @@ def train_plus(
             **metrics,
             **watched,
             "lr": opt.param_groups[0]["lr"],
+            **_norm_stats(norms),
             "threads": torch.get_num_threads(),
+            "opt_s": round(opt_s, 3),
+            "n_frames": len(train),
             "wall_s": round(wall, 3),
         }
         improved = score < best
