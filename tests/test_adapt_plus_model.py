@@ -211,6 +211,22 @@ def test_bond_messages_match_the_explicit_projection():
     torch.testing.assert_close(layer.bond(x, A, nb), want)
 
 
+def test_mixed_power_at_the_identity_is_the_diagonal_power_spectrum():
+    atoms = si_structure("triclinic", seed=11)
+    mixed = random_model("conservative", mixed_power=True)
+    diagonal = random_model("conservative", mixed_power=False)
+    state = {k: v for k, v in mixed.state_dict().items() if "power_mix" not in k}
+    diagonal.load_state_dict(state)
+    a, b = _run(mixed, [atoms]), _run(diagonal, [atoms])
+    assert abs(a[0]["energy"] - b[0]["energy"]) > 1e-3  # random W_l: another model
+    with torch.no_grad():
+        for layer in mixed.layers:
+            layer.power_mix.copy_(torch.eye(layer.power_mix.shape[-1]))
+    a = _run(mixed, [atoms])
+    np.testing.assert_allclose(a[0]["energy"], b[0]["energy"], rtol=1e-12)
+    np.testing.assert_allclose(a[0]["forces"], b[0]["forces"], rtol=1e-10, atol=1e-12)
+
+
 def test_dropout_acts_in_training_only():
     model = random_model("direct", dropout=0.5)
     atoms = si_structure("cubic")

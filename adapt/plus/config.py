@@ -46,6 +46,10 @@ class PlusModelConfig:
                    False in checkpoints written before it existed
     dropout:       dropout rate on the attention weights and the attention / FFN outputs in
                    training (0: none)
+    mixed_power:   the l >= 1 invariants are Σ_m A_lm,c (W_l A)_lm,c with a learned channel
+                   mixing W_l per order (a learned projection of the full power spectrum
+                   Σ_m A_lm,c A_lm,c', which pairs different radial channels) instead of the
+                   diagonal |A_l,c|² (W_l = 1). False in checkpoints written before it existed
     """
 
     d_model: int = 64
@@ -62,6 +66,7 @@ class PlusModelConfig:
     dense_pairs: bool = False
     bond_order: bool = False
     dropout: float = 0.0
+    mixed_power: bool = False
 
     def __post_init__(self):
         if self.d_model % self.n_heads:

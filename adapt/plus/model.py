@@ -14,6 +14,7 @@ Tokens carry the 9 element descriptors of :mod:`adapt.tokens` only (no coordinat
                             the cutoff, so the softmax runs over (atom, image) pairs in range);
                             global heads: content-only attention over every atom of the structure
     x += W · [A_i,0 ; |A_i,1|² ; |A_i,2|² ; |A_i,3|²]   A_i,lm = Σ_j,n R_l(r) Y_lm(r̂) h_j / avg_nb
+                            (``mixed_power``: Σ_m A_lm,c (W_l A)_lm,c in place of |A_l,c|²)
     x += Σ_j,n env(r) MLP(z_ijn, rbf(r), x_j) / avg_nb   (``bond_order``), with
                             z_ijn,l = Σ_m Y_lm(r̂) A_i,lm: the density projected on each bond,
                             a Tersoff-like bond order
@@ -70,6 +71,9 @@ class PlusLayer(nn.Module):
         self.ang_norm = nn.LayerNorm(n_l * cfg.n_channels)  # invariants span orders of magnitude
         self.ang_out = nn.Linear(n_l * cfg.n_channels, d)
         self.register_buffer("l_of_lm", l_index(max(cfg.l_max, 0)), persistent=False)
+        if cfg.mixed_power:  # W_l starts at the identity: the diagonal invariants
+            eye = torch.eye(cfg.n_channels).expand(n_l, -1, -1)
+            self.power_mix = nn.Parameter(eye.clone())  # (n_l, C, C)
         self.ln_ff = nn.LayerNorm(d)
         self.ff = mlp(d, cfg.d_ff, d)
         if cfg.bond_order:
@@ -108,7 +112,11 @@ class PlusLayer(nn.Module):
         u = radial.view(-1, n_l, C) * h.index_select(0, nb["j"])[:, None, :]  # (P, n_l, C)
         msg = nb["ylm"][:, :, None] * u.index_select(1, self.l_of_lm)  # (P, LM, C)
         A = msg.new_zeros(B * N, msg.shape[1], C).index_add(0, nb["c"], msg) / cfg.avg_neighbors
-        sq = A.new_zeros(B * N, n_l, C).index_add(1, self.l_of_lm, A.square())
+        if cfg.mixed_power:  # Σ_m A_lm,c Σ_c' W_l,cc' A_lm,c'
+            prod = A * torch.einsum("nmd,mcd->nmc", A, self.power_mix[self.l_of_lm])
+        else:
+            prod = A.square()
+        sq = A.new_zeros(B * N, n_l, C).index_add(1, self.l_of_lm, prod)
         feats = torch.cat([A[:, :1], sq[:, 1:]], dim=1)  # (B N, n_l, C)
         return feats.view(B, N, n_l * C), A
 

@@ -22,6 +22,7 @@ TEST_CONFIG = PlusModelConfig(
     n_rbf=8,
     cutoff=4.0,
     bond_order=True,
+    mixed_power=True,
 )
 
 
@@ -34,6 +35,9 @@ def random_model(
     torch.manual_seed(seed)
     model = build_model(replace(TEST_CONFIG, forces=forces, **overrides), default_table())
     with torch.no_grad():
+        for layer in model.layers:  # the channel mixing starts at the identity: make it random
+            if hasattr(layer, "power_mix"):
+                layer.power_mix.normal_(0.0, 0.5)
         model.e_ref.uniform_(-5.0, -3.0)
         model.scale.fill_(50.0)  # eV/Å: large enough that random forces are O(0.01-1)
     return model.to(dtype).eval()
