@@ -9,7 +9,8 @@ scale is set to the training force RMS (both become model buffers). The loss per
 
 with ρ the Huber (delta ``huber_delta``) or squared error. AdamW with linear warmup, then cosine
 decay per step (or halving on a validation plateau), gradient clipping, an EMA of the weights;
-after each epoch the EMA weights are validated and, if best so far, saved as the run's model.
+after each epoch the EMA weights are validated and saved as the run's model if they are the best
+so far (``keep = "best"``) or after every epoch (``keep = "last"``: the final epoch's remain).
 
 Reproducible and resumable: torch and numpy are reseeded from (seed, epoch) at every epoch, and
 ``out_dir/last/`` holds the weights, EMA, optimizer and schedule state after the latest epoch, so
