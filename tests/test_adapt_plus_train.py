@@ -15,8 +15,9 @@ from safetensors.torch import load_file
 from adapt.checkpoint import CheckpointError
 from adapt.plus.calculator import PlusCalculator, predict
 from adapt.plus.checkpoint import load_checkpoint, save_checkpoint
+from adapt.plus.data import to_item
 from adapt.plus.testing import random_model, si_structure
-from adapt.plus.train import train_plus
+from adapt.plus.train import train_plus, weigh_frames
 from adapt.testing import torch_threads
 from adapt.tokens import default_table
 
@@ -95,6 +96,19 @@ def test_monitored_frames_are_logged_and_change_nothing(tmp_path):
         assert r["probe_energy_mae_per_atom"] == pytest.approx(
             r["val_energy_mae_per_atom"], rel=1e-12
         )
+
+
+def test_frame_weights_follow_each_frames_force_rms():
+    table = default_table()
+    frames = lj_frames(3, 0)
+    frames[0].calc.results["forces"] = np.zeros((len(frames[0]), 3))  # a relaxed frame
+    items = [to_item(a, table, np.full(len(a), 2.0)) for a in frames]
+    weigh_frames(items, 3.0)
+    rms = np.sqrt(np.mean(np.concatenate([a.get_forces() for a in frames]) ** 2))
+    np.testing.assert_allclose(items[0].weights, 2.0)  # Eq. 12-style weights are kept
+    for a, it in zip(frames[1:], items[1:], strict=True):
+        want = 2.0 * (1 + 3 * np.sqrt(np.mean(a.get_forces() ** 2)) / rms)
+        np.testing.assert_allclose(it.weights, want)
 
 
 @pytest.mark.parametrize("keep", ["best", "last"])

@@ -101,6 +101,10 @@ class PlusTrainConfig:
     force_weight, energy_weight: weights of the force term (per component) and the energy term
                      (per atom, in units of the force RMS x 1 Å)
     force_weighting: "none" or "weighted" (paper Eq. 12 importance weights on defect neighbours)
+    frame_weight:    α >= 0: every atom of a train frame weighs 1 + α RMS(F_frame) / RMS(F_train)
+                     in the force term (times the Eq. 12 weights if any), so far-from-equilibrium
+                     frames (the first frames of relaxations, a few per cent of the frames) count
+                     more; 0 = off
     lr, weight_decay, warmup_steps, schedule, min_lr_ratio: optimiser and schedule
     ema_decay:       decay of the exponential moving average of the weights (0 = no EMA);
                      validation, best-on-val selection and the saved model use the EMA weights
@@ -126,6 +130,7 @@ class PlusTrainConfig:
     force_weight: float = 1.0
     energy_weight: float = 1.0
     force_weighting: str = "none"
+    frame_weight: float = 0.0
     lambda1: float = 10.0
     lambda2: float = 1.0
     max_batch_atoms: int = 512
@@ -143,6 +148,8 @@ class PlusTrainConfig:
             raise ValueError(f"schedule must be one of {SCHEDULES}")
         if self.keep not in KEEPS:
             raise ValueError(f"keep must be one of {KEEPS}, not {self.keep!r}")
+        if self.frame_weight < 0:
+            raise ValueError("frame_weight must be >= 0")
         if not 0 <= self.ema_decay < 1:
             raise ValueError("ema_decay must be in [0, 1)")
 

@@ -4,7 +4,7 @@ Frames are labelled ``ase.Atoms`` (energy and forces on their calculator). Befor
 per-element reference energies are fitted by least squares on the training frames and the force
 scale is set to the training force RMS (both become model buffers). The loss per batch::
 
-    force_weight  · Σ_i w_i ρ(ΔF_i / scale) / (3 Σ_i w_i)      (w_i = 1, or Eq. 12 weights)
+    force_weight  · Σ_i w_i ρ(ΔF_i / scale) / (3 Σ_i w_i)   (w_i: 1, Eq. 12 and/or frame weights)
   + energy_weight · mean_structures ρ(ΔE / (n_atoms · scale · 1 Å))
 
 with ρ the Huber (delta ``huber_delta``) or squared error. AdamW with linear warmup, then cosine
@@ -66,6 +66,15 @@ def thin(n: int, limit: int | None) -> list[int]:
     if limit is None or n <= limit:
         return list(range(n))
     return sorted(set(np.linspace(0, n - 1, limit).round().astype(int).tolist()))
+
+
+def weigh_frames(items: list[Item], alpha: float) -> None:
+    """Multiply each item's force-loss weights by 1 + α RMS(F_item) / RMS(F_all items), in place
+    (the ``frame_weight`` option): a relaxed frame keeps weight 1, a frame at the training RMS
+    1 + α, the first frames of relaxations (~6x the RMS on the built-in data) ~1 + 6α."""
+    rms = float(np.sqrt(np.mean(np.concatenate([it.forces for it in items]) ** 2))) or 1.0
+    for it in items:
+        it.weights = it.weights * (1.0 + alpha * float(np.sqrt(np.mean(it.forces**2))) / rms)
 
 
 def _rho(x: torch.Tensor, loss: str, delta: float) -> torch.Tensor:
@@ -224,6 +233,8 @@ def train_plus(
     model = build_model(mcfg, table)
     refs = fit_element_refs(train, len(table.symbols))
     forces = np.concatenate([it.forces for it in train])
+    if tcfg.frame_weight:
+        weigh_frames(train, tcfg.frame_weight)
     with torch.no_grad():
         model.e_ref.copy_(torch.as_tensor(refs))
         model.scale.fill_(float(np.sqrt(np.mean(forces**2))) or 1.0)
