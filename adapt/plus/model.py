@@ -109,8 +109,8 @@ class PlusLayer(nn.Module):
         times (K, n_l C) their radial-weighted neighbour states gives every (lm, l') block, of
         which the l' = l ones are A_lm; the off-diagonal blocks are 3x wasted flops on tiny
         matrices, and the products (forward, backward and the double backward of the
-        conservative force loss) avoid (pairs, LM, C) elementwise tensors (measured at 1
-        thread: the density of one layer with its forces and backward 1.3x faster)."""
+        conservative force loss) avoid (pairs, LM, C) elementwise tensors (measured: a tiny
+        training step 1.10x faster at 1 thread, 1.01-1.08x at 2; docs/adapt-plus-results.md)."""
         cfg = self.cfg
         B, N, _ = x.shape
         C, n_l = cfg.n_channels, cfg.l_max + 1
