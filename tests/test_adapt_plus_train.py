@@ -103,8 +103,8 @@ def test_frame_weights_follow_each_frames_force_rms():
     frames = lj_frames(3, 0)
     frames[0].calc.results["forces"] = np.zeros((len(frames[0]), 3))  # a relaxed frame
     items = [to_item(a, table, np.full(len(a), 2.0)) for a in frames]
-    weigh_frames(items, 3.0)
     rms = np.sqrt(np.mean(np.concatenate([a.get_forces() for a in frames]) ** 2))
+    weigh_frames(items, 3.0, rms)
     np.testing.assert_allclose(items[0].weights, 2.0)  # Eq. 12-style weights are kept
     for a, it in zip(frames[1:], items[1:], strict=True):
         want = 2.0 * (1 + 3 * np.sqrt(np.mean(a.get_forces() ** 2)) / rms)

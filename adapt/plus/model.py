@@ -71,6 +71,7 @@ class PlusLayer(nn.Module):
         self.ang_norm = nn.LayerNorm(n_l * cfg.n_channels)  # invariants span orders of magnitude
         self.ang_out = nn.Linear(n_l * cfg.n_channels, d)
         self.register_buffer("l_of_lm", l_index(max(cfg.l_max, 0)), persistent=False)
+        self.register_buffer("lm", torch.arange(len(self.l_of_lm)), persistent=False)
         if cfg.mixed_power:  # W_l starts at the identity: the diagonal invariants
             eye = torch.eye(cfg.n_channels).expand(n_l, -1, -1)
             self.power_mix = nn.Parameter(eye.clone())  # (n_l, C, C)
@@ -119,8 +120,7 @@ class PlusLayer(nn.Module):
         u = radial.view(-1, n_l, C) * h.index_select(0, nb["j"])[:, None, :]  # (P, n_l, C)
         u = nb["to_slots"](u.view(-1, n_l * C))  # (B N, K, n_l C)
         blocks = torch.bmm(nb["ylm_slots"].transpose(1, 2), u) / cfg.avg_neighbors
-        LM = blocks.shape[1]
-        A = blocks.view(B * N, LM, n_l, C)[:, nb["lm"], self.l_of_lm]  # (B N, LM, C)
+        A = blocks.view(B * N, -1, n_l, C)[:, self.lm, self.l_of_lm]  # (B N, LM, C)
         if cfg.mixed_power:  # Σ_m A_lm,c Σ_c' W_l,cc' A_lm,c'
             prod = A * torch.einsum("nmd,mcd->nmc", A, self.power_mix[self.l_of_lm])
         else:
@@ -234,7 +234,7 @@ class PlusModel(nn.Module):
         = Y_lm(r̂), j and c (P,) the flat neighbour and centre indices b N + j, b N + i;
         ylm_slots (B N, K, LM): Y_lm in the per-centre slot layout (K = the most pairs of a
         centre, zero in empty slots), to_slots: pair values (P, F) -> that layout (B N, K, F),
-        slot (P,) each pair's row c K + k in (B N K, ·), lm (LM,) = arange(LM)."""
+        slot (P,) each pair's row c K + k in (B N K, ·)."""
         ylm = real_sph_harm(pairs.unit, self.cfg.l_max)
         slot, k = pairs.slots(n_centres)
 
@@ -250,7 +250,6 @@ class PlusModel(nn.Module):
             "ylm_slots": to_slots(ylm),
             "to_slots": to_slots,
             "slot": pairs.centre * max(k, 1) + slot,
-            "lm": torch.arange(ylm.shape[1], device=ylm.device),
         }
 
     def direct_forces(self, h, rbf, env, pairs, B, N) -> torch.Tensor:

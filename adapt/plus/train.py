@@ -68,11 +68,11 @@ def thin(n: int, limit: int | None) -> list[int]:
     return sorted(set(np.linspace(0, n - 1, limit).round().astype(int).tolist()))
 
 
-def weigh_frames(items: list[Item], alpha: float) -> None:
-    """Multiply each item's force-loss weights by 1 + α RMS(F_item) / RMS(F_all items), in place
-    (the ``frame_weight`` option): a relaxed frame keeps weight 1, a frame at the training RMS
-    1 + α, the first frames of relaxations (~6x the RMS on the built-in data) ~1 + 6α."""
-    rms = float(np.sqrt(np.mean(np.concatenate([it.forces for it in items]) ** 2))) or 1.0
+def weigh_frames(items: list[Item], alpha: float, rms: float) -> None:
+    """Multiply each item's force-loss weights by 1 + α RMS(F_item) / ``rms`` (eV/Å, the force
+    RMS of all training items), in place (the ``frame_weight`` option): a relaxed frame keeps
+    weight 1, a frame at the training RMS 1 + α, the first frames of relaxations (~6x the RMS on
+    the built-in data) ~1 + 6α."""
     for it in items:
         it.weights = it.weights * (1.0 + alpha * float(np.sqrt(np.mean(it.forces**2))) / rms)
 
@@ -232,12 +232,12 @@ def train_plus(
     torch.manual_seed(seed)
     model = build_model(mcfg, table)
     refs = fit_element_refs(train, len(table.symbols))
-    forces = np.concatenate([it.forces for it in train])
+    rms = float(np.sqrt(np.mean(np.concatenate([it.forces for it in train]) ** 2))) or 1.0
     if tcfg.frame_weight:
-        weigh_frames(train, tcfg.frame_weight)
+        weigh_frames(train, tcfg.frame_weight, rms)
     with torch.no_grad():
         model.e_ref.copy_(torch.as_tensor(refs))
-        model.scale.fill_(float(np.sqrt(np.mean(forces**2))) or 1.0)
+        model.scale.fill_(rms)
     model.to(dev)
     ema = copy.deepcopy(model)
     # fused: one kernel over all parameters instead of ~10 small ops per tensor (CPU and CUDA)
