@@ -236,3 +236,29 @@ def test_dropout_acts_in_training_only():
     batch = collate([to_item(atoms, default_table())] * 2, dtype=torch.float64)
     out = model(batch["species"], batch["pos"], batch["cell"], batch["pbc"], batch["valid"])
     assert not torch.allclose(out["forces"][0], out["forces"][1])
+
+
+def _energy_across_the_cutoff(model) -> float:
+    """|E(r_c - 1e-3 Å) - E(r_c + 1e-3 Å)| (eV) as a third atom's distance to the first crosses
+    the cutoff, with the q/k/v weights scaled up 30x (content logits spread by hundreds)."""
+    with torch.no_grad():
+        for layer in model.layers:
+            layer.qkv.weight.mul_(30.0)
+    rc = model.cfg.cutoff
+    energies = []
+    for r in (rc - 1e-3, rc + 1e-3):
+        atoms = si_structure("cubic")[:3]
+        atoms.symbols = "SiCGe"  # a new element: its key differs from the others'
+        atoms.pbc, atoms.cell = False, np.zeros((3, 3))
+        atoms.positions = [[0.0, 0.0, 0.0], [2.35, 0.0, 0.0], [0.0, r, 0.0]]
+        energies.append(_run(model, [atoms])[0]["energy"])
+    return abs(energies[0] - energies[1])
+
+
+def test_cosine_attention_keeps_the_energy_continuous_at_the_cutoff():
+    """A neighbour 1e-3 Å inside the cutoff has an envelope ~1e-7; with unbounded logits its
+    e^(logit) can still take a head's whole weight (an energy step), with τ q̂·k̂ it cannot."""
+    bounded = _energy_across_the_cutoff(random_model("conservative", attn_temperature=2.0))
+    unbounded = _energy_across_the_cutoff(random_model("conservative", attn_temperature=None))
+    assert bounded < 1e-5
+    assert unbounded > 0.1

@@ -12,7 +12,10 @@ Tokens carry the 9 element descriptors of :mod:`adapt.tokens` only (no coordinat
     x += Attention(LN(x))   local heads: bias_ij = log(s_h δ_ij + Σ_images g_h(r_ijn)),
                             g_h(r) = softplus(w_h · rbf(r)) env(r)  (-inf where no image is within
                             the cutoff, so the softmax runs over (atom, image) pairs in range);
-                            global heads: content-only attention over every atom of the structure
+                            global heads: content-only attention over every atom of the structure;
+                            content logits q·k / sqrt(d_head), or τ q̂·k̂ (``attn_temperature``:
+                            cosine attention, bounded, so no neighbour near the cutoff can
+                            outweigh the envelope)
     x += W · [A_i,0 ; |A_i,1|² ; |A_i,2|² ; |A_i,3|²]   A_i,lm = Σ_j,n R_l(r) Y_lm(r̂) h_j / avg_nb
                             (``mixed_power``: Σ_m A_lm,c (W_l A)_lm,c in place of |A_l,c|²)
     x += Σ_j,n env(r) MLP(z_ijn, rbf(r), x_j) / avg_nb   (``bond_order``), with
@@ -116,10 +119,10 @@ class PlusLayer(nn.Module):
         B, N, _ = x.shape
         C, n_l = cfg.n_channels, cfg.l_max + 1
         h = self.ang_in(x).view(B * N, C)  # (B N, C)
-        radial = self.ang_radial(nb["rbf"]) * nb["env"][:, None]  # (P, n_l C)
+        radial = self.ang_radial(nb["rbf"]) * (nb["env"] / cfg.avg_neighbors)[:, None]  # (P, n_l C)
         u = radial.view(-1, n_l, C) * h.index_select(0, nb["j"])[:, None, :]  # (P, n_l, C)
         u = nb["to_slots"](u.view(-1, n_l * C))  # (B N, K, n_l C)
-        blocks = torch.bmm(nb["ylm_slots"].transpose(1, 2), u) / cfg.avg_neighbors
+        blocks = torch.bmm(nb["ylm_slots"].transpose(1, 2), u)  # (B N, LM, n_l C)
         A = blocks.view(B * N, -1, n_l, C)[:, self.lm, self.l_of_lm]  # (B N, LM, C)
         if cfg.mixed_power:  # Σ_m A_lm,c Σ_c' W_l,cc' A_lm,c'
             prod = A * torch.einsum("nmd,mcd->nmc", A, self.power_mix[self.l_of_lm])
@@ -151,12 +154,16 @@ class PlusLayer(nn.Module):
         B, N, d = x.shape
         H = self.cfg.n_heads
         q, k, v = self.qkv(self.ln_attn(x)).view(B, N, 3, H, d // H).permute(2, 0, 3, 1, 4)
+        scale = None  # SDPA's default 1 / sqrt(d_head)
+        if self.cfg.attn_temperature is not None:  # cosine attention: logits τ q̂·k̂
+            q = F.normalize(q, dim=-1) * self.cfg.attn_temperature
+            k, scale = F.normalize(k, dim=-1), 1.0
         p = self.cfg.dropout if self.training else 0.0
         # the force loss differentiates through the attention twice; the fused CPU kernel
         # (chosen when no bias needs a gradient, e.g. local_heads = 0) has no double backward
         twice = self.training and self.cfg.forces == "conservative"
         with sdpa_kernel(SDPBackend.MATH) if twice else contextlib.nullcontext():
-            att = F.scaled_dot_product_attention(q, k, v, attn_mask=bias, dropout_p=p)
+            att = F.scaled_dot_product_attention(q, k, v, attn_mask=bias, dropout_p=p, scale=scale)
         x = x + F.dropout(self.out(att.transpose(1, 2).reshape(B, N, d)), p, self.training)
         if self.cfg.density:
             xa = self.ln_ang(x)

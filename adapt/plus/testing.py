@@ -23,6 +23,7 @@ TEST_CONFIG = PlusModelConfig(
     cutoff=4.0,
     bond_order=True,
     mixed_power=True,
+    attn_temperature=2.0,
 )
 
 
