@@ -153,11 +153,12 @@ class PlusLayer(nn.Module):
     def forward(self, x, bias, nb):
         B, N, d = x.shape
         H = self.cfg.n_heads
-        q, k, v = self.qkv(self.ln_attn(x)).view(B, N, 3, H, d // H).permute(2, 0, 3, 1, 4)
+        qkv = self.qkv(self.ln_attn(x)).view(B, N, 3, H, d // H)
         scale = None  # SDPA's default 1 / sqrt(d_head)
         if self.cfg.attn_temperature is not None:  # cosine attention: logits τ q̂·k̂
-            q = F.normalize(q, dim=-1) * self.cfg.attn_temperature
-            k, scale = F.normalize(k, dim=-1), 1.0
+            qk = F.normalize(qkv[:, :, :2], dim=-1)  # q and k in one call
+            qkv, scale = torch.cat([qk, qkv[:, :, 2:]], dim=2), self.cfg.attn_temperature
+        q, k, v = qkv.permute(2, 0, 3, 1, 4)
         p = self.cfg.dropout if self.training else 0.0
         # the force loss differentiates through the attention twice; the fused CPU kernel
         # (chosen when no bias needs a gradient, e.g. local_heads = 0) has no double backward
