@@ -13,9 +13,9 @@ Tokens carry the 9 element descriptors of :mod:`adapt.tokens` only (no coordinat
                             g_h(r) = softplus(w_h · rbf(r)) env(r)  (-inf where no image is within
                             the cutoff, so the softmax runs over (atom, image) pairs in range);
                             global heads: content-only attention over every atom of the structure;
-                            content logits q·k / sqrt(d_head), or τ q̂·k̂ (``attn_temperature``:
-                            cosine attention, bounded, so no neighbour near the cutoff can
-                            outweigh the envelope)
+                            content logits of both kinds: q·k / sqrt(d_head), or τ q̂·k̂
+                            (``attn_temperature``: cosine attention, bounded, so no neighbour
+                            near the cutoff can outweigh a local head's envelope)
     x += W · [A_i,0 ; |A_i,1|² ; |A_i,2|² ; |A_i,3|²]   A_i,lm = Σ_j,n R_l(r) Y_lm(r̂) h_j / avg_nb
                             (``mixed_power``: Σ_m A_lm,c (W_l A)_lm,c in place of |A_l,c|²)
     x += Σ_j,n env(r) MLP(z_ijn, rbf(r), x_j) / avg_nb   (``bond_order``), with
